@@ -1,0 +1,237 @@
+"""The `ml-anki` command: parse options, call the pipeline, print, exit. Nothing else.
+
+Exit status: 0 success, 1 problems in the sources or lock (nothing written), 2 usage errors.
+Heavy modules (Markdown, genanki) are imported inside the commands, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import Problem, SourceError
+
+if TYPE_CHECKING:
+    from .build import Progress
+    from .config import DeckConfig
+
+F = TypeVar("F", bound=Callable[..., Any])
+_PROGRESS_FROM = 200
+"""Fewer notes than this render too fast for a progress bar to help."""
+
+
+class Settings:
+    """Options shared by every command (stored on the click context)."""
+
+    def __init__(self, verbosity: int = 0) -> None:
+        self.verbosity = verbosity
+
+
+def _shown(path: Path) -> str:
+    """Paths relative to the working directory when inside it: short and clickable."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _format(problem: Problem) -> str:
+    where = problem.where
+    location = _shown(where.path)
+    if where.line:
+        location += f":{where.line}"
+        if where.col:
+            location += f":{where.col}"
+    colour = "red" if problem.severity == "error" else "yellow"
+    severity = click.style(problem.severity, fg=colour, bold=True)
+    return f"{click.style(location, bold=True)}: {severity}: {problem.message}"
+
+
+def _print_problems(problems: tuple[Problem, ...] | list[Problem], verbosity: int) -> None:
+    for problem in problems:
+        if problem.severity == "warning" and verbosity < 0:
+            continue
+        click.echo(_format(problem), err=True)
+
+
+def _reports_source_errors(command: F) -> F:
+    """User mistakes: every problem as `path:line:col: error: msg`, a summary, exit 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SourceError as exc:
+            settings = click.get_current_context().find_object(Settings)
+            _print_problems(exc.problems, settings.verbosity if settings else 0)
+            click.echo(click.style(f"ml-anki: {exc.message}", fg="red"), err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _verbosity_options(command: F) -> F:
+    """-q/-v work before or after the command name (`ml-anki -v build`, `ml-anki build -v`)."""
+
+    def adjust(step: int) -> Callable[[click.Context, click.Parameter, int], int]:
+        def callback(ctx: click.Context, _param: click.Parameter, count: int) -> int:
+            settings = ctx.find_object(Settings)
+            if settings is None:
+                settings = ctx.ensure_object(Settings)
+            settings.verbosity += step * count
+            return count
+
+        return callback
+
+    command = click.option(
+        "-q", "--quiet", count=True, expose_value=False, callback=adjust(-1),
+        help="Print only errors and the deck's path.",
+    )(command)  # fmt: skip
+    return click.option(
+        "-v", "--verbose", count=True, expose_value=False, callback=adjust(+1),
+        help="Also list added and changed notes.",
+    )(command)  # fmt: skip
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="ml-anki")
+@_verbosity_options
+def main() -> None:
+    """Build an Anki deck from Markdown interview cards, and keep it updatable.
+
+    Cards live in cards/*.md: per note a '## #<id>' anchor, a '### <question>'
+    line, the answer in Markdown ($math$, ```code```, ![figure](../media/x.svg)),
+    and an optional '##### References' list. Settings are read from
+    [tool.ml-anki] in pyproject.toml; ml-anki.lock records each note's content
+    hash and mod so that a re-import updates exactly the notes that changed.
+
+    \b
+    Typical use:
+      ml-anki check            validate the cards, write nothing
+      ml-anki build            write dist/<deck>-v<version>.apkg
+    """
+
+
+def _config(cards: Path | None, out: Path | None) -> DeckConfig:
+    from . import config as config_mod
+
+    root = config_mod.find_project(Path.cwd())
+    # Relative paths make every message short and clickable: cards/03.md:41, not /home/…
+    config = config_mod.load(Path(os.path.relpath(root)))
+    return config.with_paths(cards_dir=cards, out_dir=out)
+
+
+@contextmanager
+def _progress(settings: Settings) -> Iterator[Progress]:
+    """A bar on stderr for long renders, only on a terminal and never with -q."""
+    bar: Any = None
+    shown = 0
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar, shown
+        if settings.verbosity < 0 or total < _PROGRESS_FROM or not sys.stderr.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="Rendering", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - shown)
+        shown = done
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+_CARDS_HELP = "Directory of card Markdown files (default: [tool.ml-anki] cards, 'cards/')."
+
+
+@main.command()
+@click.option("--cards", type=click.Path(path_type=Path, file_okay=False), help=_CARDS_HELP)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory for the .apkg (default: [tool.ml-anki] out, 'dist/').",
+)
+@_verbosity_options
+@click.pass_obj
+@_reports_source_errors
+def build(settings: Settings, cards: Path | None, out: Path | None) -> None:
+    """Check the cards, then write the deck and update ml-anki.lock.
+
+    Notes whose rendered content changed get a new mod (now, or
+    SOURCE_DATE_EPOCH when set); all others keep theirs, so a rebuild
+    without changes writes the very same bytes. Nothing is written when
+    any card has an error. The deck's path is the last line printed.
+
+    \b
+    Example:
+      $ ml-anki build
+      46 notes: 46 added, 0 changed, 0 unchanged · 7 media files
+      dist/ml-interview-v1.0.0.apkg
+    """
+    from .build import build as run_build
+
+    config = _config(cards, out)
+    with _progress(settings) as progress:
+        result = run_build(config, progress)
+    _print_problems(result.warnings, settings.verbosity)
+    changes = result.changes
+    total = len(changes.added) + len(changes.changed) + len(changes.unchanged)
+    if settings.verbosity >= 0:
+        summary = (
+            f"{total} notes: {click.style(str(len(changes.added)), fg='green')} added, "
+            f"{click.style(str(len(changes.changed)), fg='yellow')} changed, "
+            f"{len(changes.unchanged)} unchanged · {result.media_count} media files"
+        )
+        if changes.removed:
+            summary += f" · {len(changes.removed)} in the lock but no longer in the cards"
+        if changes.notetype_changed:
+            summary += " · note type (templates/CSS) updated"
+        click.echo(summary)
+    if settings.verbosity > 0:
+        for label, ids in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
+            for note_id in ids:
+                click.echo(f"  {label} #{note_id}")
+        if result.unchanged_file:
+            click.echo("  (the deck on disk already had exactly these bytes)")
+    click.echo(_shown(result.path))
+
+
+@main.command()
+@click.option("--cards", type=click.Path(path_type=Path, file_okay=False), help=_CARDS_HELP)
+@_verbosity_options
+@click.pass_obj
+@_reports_source_errors
+def check(settings: Settings, cards: Path | None) -> None:
+    """Validate every card and report all problems; write nothing.
+
+    Problems are printed as path:line:col: error|warning: message, which
+    editors and CI logs turn into links. Exit status 0 when there is no
+    error (warnings allowed), 1 otherwise.
+    """
+    from .build import check as run_check
+    from .errors import has_errors
+
+    config = _config(cards, None)
+    with _progress(settings) as progress:
+        result = run_check(config, progress)
+    problems = list(result.problems)
+    if has_errors(problems):
+        raise SourceError(problems)
+    _print_problems(result.problems, settings.verbosity)
+    if settings.verbosity >= 0:
+        warnings = len(problems)
+        click.echo(
+            f"{len(result.rendered)} notes checked: no errors"
+            + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else "")
+        )

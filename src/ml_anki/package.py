@@ -1,0 +1,173 @@
+"""Rendered notes + lock → the bytes of a deterministic `.apkg`.
+
+genanki writes the collection; we give it per-note mods and ids from the lock (its default stamps
+every note with the build time, which re-"updates" every note on every import and makes builds
+irreproducible), and write the zip ourselves with fixed entry dates and modes, so the same
+sources and lock always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import genanki
+
+from . import notetype
+from .config import DeckConfig
+from .lock import Lock, LockedNoteType, natural_key
+from .render import RenderedNote
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_WHATS_NEW_SHOWN = 12
+
+
+class _NoteType(genanki.Model):  # type: ignore[misc]
+    """A genanki model whose mod comes from the lock, not from the clock."""
+
+    def __init__(self, mod: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mod = mod
+
+    def to_json(self, timestamp: float, deck_id: int) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_json(timestamp, deck_id)
+        # Anki applies new templates/CSS only when the note type's mod is newer than the learner's.
+        data["mod"] = self.mod
+        return data
+
+
+class _Note(genanki.Note):  # type: ignore[misc]
+    """A genanki note with its own id and mod (Anki skips an update whose mod is not newer)."""
+
+    def __init__(self, note_id: int, mod: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.note_id = note_id
+        self.mod = mod
+
+    def write_to_db(self, cursor: sqlite3.Cursor, timestamp: float, deck_id: int, id_gen: Any) -> None:
+        self._check_number_model_fields_matches_num_fields()
+        cursor.execute(
+            "INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);",
+            (self.note_id, self.guid, self.model.model_id, self.mod, -1, self._format_tags(),
+             self._format_fields(), self.sort_field, 0, 0, ""),
+        )  # fmt: skip
+        for card in self.cards:
+            # One card per note: its id can be the note's without colliding (separate tables).
+            card_id = self.note_id + card.ord
+            cursor.execute(
+                "INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
+                (card_id, self.note_id, deck_id, card.ord, self.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0,
+                 0, 0, 0, ""),
+            )  # fmt: skip
+
+
+def note_type(config: DeckConfig, locked: LockedNoteType) -> genanki.Model:
+    look = notetype.look()
+    names = [name for name, _ in notetype.FIELDS]
+    return _NoteType(
+        mod=locked.mod,
+        model_id=config.notetype_id,
+        name=config.notetype_name,
+        fields=[{"name": name, "id": field_id} for name, field_id in notetype.FIELDS],
+        templates=[
+            {
+                "name": notetype.TEMPLATE_NAME,
+                "id": notetype.TEMPLATE_ID,
+                "qfmt": look.front_html,
+                "afmt": look.back_html,
+            }
+        ],
+        css=look.css,
+        sort_field_index=names.index(notetype.SORT_FIELD),
+    )
+
+
+def note_ids(lock: Lock) -> dict[str, int]:
+    """Anki note ids are creation times in ms: derive them from when each note first appeared."""
+    ids: dict[str, int] = {}
+    taken: set[int] = set()
+    for note_id in sorted(lock.notes, key=lambda i: (lock.notes[i].added, natural_key(i))):
+        candidate = lock.notes[note_id].added * 1000
+        while candidate in taken:
+            candidate += 1
+        taken.add(candidate)
+        ids[note_id] = candidate
+    return ids
+
+
+def description(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> str:
+    """Deck overview text: version, size and what changed in this version."""
+    changed = [n for n in rendered if lock.notes[n.id].version == config.version]
+    lines = [f"<b>{html.escape(config.deck_name)}</b> v{config.version} · {len(rendered)}개 노트"]
+    if changed:
+        shown = ", ".join(f"#{n.id}" for n in changed[:_WHATS_NEW_SHOWN])
+        more = f" 외 {len(changed) - _WHATS_NEW_SHOWN}개" if len(changed) > _WHATS_NEW_SHOWN else ""
+        lines.append(f"v{config.version}에서 추가·수정된 노트 {len(changed)}개: {shown}{more}")
+    return "<br>".join(lines)
+
+
+def write(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> bytes:
+    """The complete `.apkg` as bytes (nothing is written to its final place here)."""
+    assert lock.notetype is not None, "lock.updated_with() sets the note type"
+    model = note_type(config, lock.notetype)
+    deck = genanki.Deck(config.deck_id, config.deck_name, description(config, rendered, lock))
+    ids = note_ids(lock)
+    for note in sorted(rendered, key=lambda n: natural_key(n.id)):
+        locked = lock.notes[note.id]
+        fields = {
+            "Id": note.id,
+            "Question": note.question_html,
+            "Context": note.context_html,
+            "Answer": note.answer_html,
+            "References": note.references_html,
+            "Version": locked.version,
+            "Retired": "",
+            "Source": "",
+            "Extra": "",
+        }
+        deck.add_note(
+            _Note(
+                note_id=ids[note.id],
+                mod=locked.mod,
+                model=model,
+                fields=[fields[name] for name, _ in notetype.FIELDS],
+                tags=list(note.tags),
+                guid=genanki.guid_for(config.namespace, note.id),
+            )
+        )
+    media = sorted({m.name: m.path for n in rendered for m in n.media}.items())
+    with tempfile.TemporaryDirectory(prefix="ml-anki-") as tmp:
+        db_path = Path(tmp) / "collection.anki2"
+        conn = sqlite3.connect(db_path)
+        try:
+            genanki.Package(deck).write_to_db(conn.cursor(), 0, iter(()))
+            conn.commit()
+        finally:
+            conn.close()
+        collection = db_path.read_bytes()
+    return _zip(collection, media)
+
+
+def _zip(collection: bytes, media: list[tuple[str, Path]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        _add(archive, "collection.anki2", collection)
+        index = {str(i): name for i, (name, _) in enumerate(media)}
+        _add(archive, "media", json.dumps(index, ensure_ascii=False, sort_keys=True).encode())
+        for i, (_, path) in enumerate(media):
+            _add(archive, str(i), path.read_bytes())
+    return buffer.getvalue()
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_STORED
+    archive.writestr(info, data)

@@ -1,0 +1,83 @@
+"""The parser: structure, locations, and the text it hands to the renderer."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from ml_anki.source import decode, parent_id, parse
+
+CARD = Path("cards/x.md")
+
+
+def test_notes_questions_answers_and_references_with_their_lines() -> None:
+    text = (
+        "# Title\n\n- [Q one](#1)\n\n## #1\n\n### Q one\n\nAnswer **one**.\n\n"
+        "##### References\n\n- [a](https://example.org/)\n\n## #1-1\n### Q two\nTwo.\n"
+    )
+    file, problems = parse(text, CARD)
+    assert problems == []
+    first, second = file.notes
+    assert (first.id, first.question, first.body_md) == ("1", "Q one", "Answer **one**.")
+    assert first.refs_md == "- [a](https://example.org/)"
+    assert (first.where.line, first.question_line, first.body_line, first.refs_line) == (5, 7, 9, 13)
+    assert (second.id, second.question, second.body_md, second.refs_md) == ("1-1", "Q two", "Two.", "")
+    assert [(t.text, t.target, t.where.line) for t in file.toc] == [("Q one", "1", 3)]
+
+
+def test_headings_inside_code_fences_are_not_structure() -> None:
+    text = "## #1\n\n### Q\n\n```markdown\n## #2\n### not a note\n##### References\n```\n\nAfter.\n"
+    file, problems = parse(text, CARD)
+    assert problems == []
+    (note,) = file.notes
+    assert "## #2" in note.body_md and note.body_md.endswith("After.")
+    assert note.refs_md == ""
+
+
+def test_longer_fences_close_only_with_a_fence_as_long() -> None:
+    text = "## #1\n\n### Q\n\n````\n```\n## #2\n```\n````\n"
+    file, _ = parse(text, CARD)
+    assert [n.id for n in file.notes] == ["1"]
+
+
+def test_nfd_input_is_normalized_to_nfc() -> None:
+    nfd = unicodedata.normalize("NFD", "## #1\n\n### 딥러닝은?\n\n답.\n")
+    assert nfd != unicodedata.normalize("NFC", nfd)
+    text, problems = decode(nfd.encode(), CARD)
+    assert problems == []
+    file, _ = parse(text, CARD)
+    assert file.notes[0].question == "딥러닝은?"
+
+
+def test_bom_and_crlf_are_accepted() -> None:
+    text, problems = decode("\ufeff## #1\r\n\r\n### Q\r\n\r\nA.\r\n".encode(), CARD)
+    assert problems == []
+    file, _ = parse(text, CARD)
+    assert (file.notes[0].question, file.notes[0].body_md) == ("Q", "A.")
+
+
+def test_invalid_utf8_names_line_column_and_byte_offset() -> None:
+    raw = "## #1\n\n### Q\n\nab".encode() + b"\xff\n"
+    _, problems = decode(raw, CARD)
+    (problem,) = problems
+    assert str(problem) == (
+        "cards/x.md:5:3: error: not valid UTF-8 (byte 0xff at offset 16); save the file as UTF-8"
+    )
+
+
+def test_structural_mistakes_are_located() -> None:
+    text = "## #bad id\n\n### Q\n\nA\n\n## #2\n\nno question here\n\n## #3\n\n### Q3\n\n##### References\n"
+    _, problems = parse(text, CARD)
+    assert [str(p) for p in problems] == [
+        "cards/x.md:1:1: error: invalid note id 'bad id': use letters, digits, '-' and '_', starting "
+        "with a letter or digit (e.g. '## #12-1')",
+        "cards/x.md:7:1: error: note #2 has no question: put a '### <question>' line right after '## #2'",
+        "cards/x.md:13:1: error: note #3 has an empty answer: write the answer below its question",
+    ]
+
+
+def test_parent_is_the_id_before_the_last_dash_when_that_note_exists() -> None:
+    known = frozenset({"12", "12-1", "relu-dying"})
+    assert parent_id("12-1", known) == "12"
+    assert parent_id("12", known) is None
+    assert parent_id("relu-dying", known) is None

@@ -122,7 +122,6 @@ def learner(tmp_path: Path) -> Iterator[Learner]:
     collection.close()
 
 
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",

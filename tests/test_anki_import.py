@@ -13,7 +13,9 @@ def sha256(path) -> str:  # type: ignore[no-untyped-def]
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_first_import_gives_one_rendered_note_per_source_note(project: Project, learner: Learner) -> None:
+def test_first_import_gives_one_rendered_note_per_source_note(
+    project: Project, learner: Learner
+) -> None:
     deck = project.build()
     log = learner.import_deck(deck)
     assert log.new == ["1", "2", "2-1"]
@@ -21,9 +23,13 @@ def test_first_import_gives_one_rendered_note_per_source_note(project: Project, 
     relu = notes["1"]
     assert relu["Question"] == "What is ReLU?"
     assert r"\(\max(0, x)\)" in relu["Answer"]
-    assert r"\(x&lt;0\)" in relu["Answer"], "a < inside math must be entity-escaped for the field's HTML"
+    assert r"\(x&lt;0\)" in relu["Answer"], (
+        "a < inside math must be entity-escaped for the field's HTML"
+    )
     assert "\\[\n\\operatorname{ReLU}(x) = \\max(0, x)\n\\]" in relu["Answer"]
-    assert '<span class="kn">import</span>' in relu["Answer"], "code is highlighted with CSS classes"
+    assert '<span class="kn">import</span>' in relu["Answer"], (
+        "code is highlighted with CSS classes"
+    )
     assert "style=" not in relu["Answer"]
     assert 'href="https://cs231n.github.io/neural-networks-1/"' in relu["References"]
     (figure,) = [name for name in learner.media_files() if name.startswith("relu-")]
@@ -80,7 +86,10 @@ def test_release_cycle_updates_exactly_what_changed_and_keeps_history(
     # Move a note to another file: no new note (the GUID comes from the id only).
     basics = project.read("cards/01-basics.md")
     start = basics.index("## #2-1")
-    project.write("cards/01-basics.md", basics[:start].replace("    - [What is $b$ in $y = wx + b$?](#2-1)\n", ""))
+    project.write(
+        "cards/01-basics.md",
+        basics[:start].replace("    - [What is $b$ in $y = wx + b$?](#2-1)\n", ""),
+    )
     project.write("cards/02-more.md", project.read("cards/02-more.md") + "\n" + basics[start:])
     log = learner.import_deck(project.build(now=1_800_400_000))
     assert log.new == []
@@ -123,7 +132,9 @@ def test_css_change_reaches_learners_who_already_have_the_note_type(
 
     learner.import_deck(project.build(now=1_800_000_000))
     original = notetype.look()
-    changed = notetype.NoteTypeLook(original.front_html, original.back_html, original.css + "\n.x{}")
+    changed = notetype.NoteTypeLook(
+        original.front_html, original.back_html, original.css + "\n.x{}"
+    )
     monkeypatch.setattr(notetype, "look", lambda: changed)
     result = project.cli("build", now=1_800_000_500)
     assert result.exit_code == 0, result.output

@@ -14,7 +14,10 @@ from ml_anki.cli import main
 def test_build_prints_a_summary_and_the_deck_path_last(project: Project) -> None:
     result = project.cli("build")
     assert result.exit_code == 0
-    assert result.stdout == "3 notes: 3 added, 0 changed, 0 unchanged · 1 media files\ndist/sample-v1.0.0.apkg\n"
+    assert (
+        result.stdout
+        == "3 notes: 3 added, 0 changed, 0 unchanged · 1 media files\ndist/sample-v1.0.0.apkg\n"
+    )
     assert result.stderr == ""
     assert project.deck.is_file()
 
@@ -59,14 +62,21 @@ def test_a_failed_build_leaves_the_previous_deck_and_lock_untouched(project: Pro
 
 
 def test_check_writes_nothing_and_reports_toc_mismatches(project: Project) -> None:
-    project.write("cards/01-basics.md", BASICS.replace("- [Why a bias?](#2)", "- [Why bias?](#2)\n- [Gone](#7)"))
+    project.write(
+        "cards/01-basics.md",
+        BASICS.replace("- [Why a bias?](#2)", "- [Why bias?](#2)\n- [Gone](#7)"),
+    )
     result = project.cli("check")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[:2] == [
-        "cards/01-basics.md:4:3: error: table of contents text for #2 differs from its question at "
-        "cards/01-basics.md:31: 'Why bias?' ≠ 'Why a bias?'",
-        "cards/01-basics.md:5:3: error: table of contents links to #7, but no note has that id; "
-        "fix the link or add the note",
+        (
+            "cards/01-basics.md:4:3: error: table of contents text for #2 differs from its question at "
+            "cards/01-basics.md:31: 'Why bias?' ≠ 'Why a bias?'"
+        ),
+        (
+            "cards/01-basics.md:5:3: error: table of contents links to #7, but no note has that id; "
+            "fix the link or add the note"
+        ),
     ]
     assert not (project.root / "dist").exists() and not project.lock.exists()
 
@@ -95,8 +105,12 @@ def test_a_mangled_lock_is_reported_with_its_line_and_a_repair(project: Project)
     project.lock.write_text("\n".join(lines))
     result = project.cli("build")
     assert result.exit_code == 1
-    assert result.stderr.startswith("ml-anki.lock:5:1: error: merge conflict marker in the lock file;")
-    project.lock.write_text(project.lock.read_text().replace("<<<<<<< HEAD\n", "").replace('"hash"', '"hsh"', 1))
+    assert result.stderr.startswith(
+        "ml-anki.lock:5:1: error: merge conflict marker in the lock file;"
+    )
+    project.lock.write_text(
+        project.lock.read_text().replace("<<<<<<< HEAD\n", "").replace('"hash"', '"hsh"', 1)
+    )
     result = project.cli("build")
     assert result.exit_code == 1
     assert "ml-anki.lock:5:1: error: damaged entry for note #1" in result.stderr
@@ -120,7 +134,10 @@ def test_outside_a_project_the_error_says_where_to_run(tmp_path, monkeypatch) ->
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["build"])
     assert result.exit_code == 1
-    assert "no pyproject.toml with a [tool.ml-anki] table here or in any parent directory" in result.stderr
+    assert (
+        "no pyproject.toml with a [tool.ml-anki] table here or in any parent directory"
+        in result.stderr
+    )
 
 
 def test_version_and_help() -> None:

@@ -23,7 +23,9 @@ def test_golden(source: Path, request: pytest.FixtureRequest) -> None:
     expected = source.with_suffix(".html")
     if request.config.getoption("--update-golden"):
         expected.write_text(html, encoding="utf-8")
-    assert html == expected.read_text(encoding="utf-8"), "run pytest --update-golden and review the diff"
+    assert html == expected.read_text(encoding="utf-8"), (
+        "run pytest --update-golden and review the diff"
+    )
 
 
 def test_tex_reaches_the_field_untouched_by_markdown() -> None:
@@ -59,7 +61,9 @@ def test_figure_gets_its_content_addressed_name(tmp_path: Path) -> None:
     (tmp_path / "media").mkdir()
     (tmp_path / "media" / "ReLU Plot.svg").write_text("<svg/>")
     renderer = Renderer(tmp_path / "media", "t")
-    html, problems = renderer.markdown("![relu](../media/ReLU%20Plot.svg)", tmp_path / "cards" / "a.md", 1)
+    html, problems = renderer.markdown(
+        "![relu](../media/ReLU%20Plot.svg)", tmp_path / "cards" / "a.md", 1
+    )
     assert problems == []
     assert '<img alt="relu" src="relu-plot-' in html and html.count(".svg") == 1
 
@@ -67,10 +71,16 @@ def test_figure_gets_its_content_addressed_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("ref", "message"),
     [
-        ("../media/missing.svg", "image '../media/missing.svg' not found (files in media/: ok.svg)"),
+        (
+            "../media/missing.svg",
+            "image '../media/missing.svg' not found (files in media/: ok.svg)",
+        ),
         ("../secret.svg", "image '../secret.svg' is outside media/"),
         ("/etc/passwd", "absolute image path '/etc/passwd'"),
-        ("https://example.org/x.png", "remote image 'https://example.org/x.png': cards are reviewed offline"),
+        (
+            "https://example.org/x.png",
+            "remote image 'https://example.org/x.png': cards are reviewed offline",
+        ),
     ],
 )
 def test_bad_figures_are_errors_at_their_line(tmp_path: Path, ref: str, message: str) -> None:

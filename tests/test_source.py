@@ -20,8 +20,18 @@ def test_notes_questions_answers_and_references_with_their_lines() -> None:
     first, second = file.notes
     assert (first.id, first.question, first.body_md) == ("1", "Q one", "Answer **one**.")
     assert first.refs_md == "- [a](https://example.org/)"
-    assert (first.where.line, first.question_line, first.body_line, first.refs_line) == (5, 7, 9, 13)
-    assert (second.id, second.question, second.body_md, second.refs_md) == ("1-1", "Q two", "Two.", "")
+    assert (first.where.line, first.question_line, first.body_line, first.refs_line) == (
+        5,
+        7,
+        9,
+        13,
+    )
+    assert (second.id, second.question, second.body_md, second.refs_md) == (
+        "1-1",
+        "Q two",
+        "Two.",
+        "",
+    )
     assert [(t.text, t.target, t.where.line) for t in file.toc] == [("Q one", "1", 3)]
 
 
@@ -57,7 +67,7 @@ def test_bom_and_crlf_are_accepted() -> None:
 
 
 def test_invalid_utf8_names_line_column_and_byte_offset() -> None:
-    raw = "## #1\n\n### Q\n\nab".encode() + b"\xff\n"
+    raw = b"## #1\n\n### Q\n\nab" + b"\xff\n"
     _, problems = decode(raw, CARD)
     (problem,) = problems
     assert str(problem) == (
@@ -69,8 +79,10 @@ def test_structural_mistakes_are_located() -> None:
     text = "## #bad id\n\n### Q\n\nA\n\n## #2\n\nno question here\n\n## #3\n\n### Q3\n\n##### References\n"
     _, problems = parse(text, CARD)
     assert [str(p) for p in problems] == [
-        "cards/x.md:1:1: error: invalid note id 'bad id': use letters, digits, '-' and '_', starting "
-        "with a letter or digit (e.g. '## #12-1')",
+        (
+            "cards/x.md:1:1: error: invalid note id 'bad id': use letters, digits, '-' and '_', starting "
+            "with a letter or digit (e.g. '## #12-1')"
+        ),
         "cards/x.md:7:1: error: note #2 has no question: put a '### <question>' line right after '## #2'",
         "cards/x.md:13:1: error: note #3 has an empty answer: write the answer below its question",
     ]

@@ -118,4 +118,3 @@ def build(config: DeckConfig, progress: Progress | None = None) -> BuildResult:
 
 def _media_count(rendered: Sequence[RenderedNote]) -> int:
     return len({m.name for n in rendered for m in n.media})
-

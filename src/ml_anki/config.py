@@ -114,7 +114,8 @@ def load(root: Path, now: int | None = None) -> DeckConfig:
     slug = text("deck-slug")
     if not _SLUG.fullmatch(slug):
         raise SourceError.single(
-            where, f"[tool.ml-anki] deck-slug must be lower-case letters, digits and '-', got {slug!r}"
+            where,
+            f"[tool.ml-anki] deck-slug must be lower-case letters, digits and '-', got {slug!r}",
         )
     return DeckConfig(
         root=root,

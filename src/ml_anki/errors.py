@@ -56,7 +56,9 @@ class SourceError(click.ClickException):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
         errors = [p for p in self.problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error{'s' if len(errors) != 1 else ''}; nothing was written")
+        super().__init__(
+            f"{len(errors)} error{'s' if len(errors) != 1 else ''}; nothing was written"
+        )
 
     @classmethod
     def single(cls, where: SourceSpan, message: str) -> SourceError:

@@ -242,7 +242,9 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                 question=_typed(raw["question"], str),
             )
         except (KeyError, TypeError):
-            line = next((n for n, ln in enumerate(lines, 1) if ln.lstrip().startswith(f'"{note_id}"')), 0)
+            line = next(
+                (n for n, ln in enumerate(lines, 1) if ln.lstrip().startswith(f'"{note_id}"')), 0
+            )
             problems.append(
                 Problem(
                     SourceSpan(path, line, 1),

@@ -51,7 +51,9 @@ class _Note(genanki.Note):  # type: ignore[misc]
         self.note_id = note_id
         self.mod = mod
 
-    def write_to_db(self, cursor: sqlite3.Cursor, timestamp: float, deck_id: int, id_gen: Any) -> None:
+    def write_to_db(
+        self, cursor: sqlite3.Cursor, timestamp: float, deck_id: int, id_gen: Any
+    ) -> None:
         self._check_number_model_fields_matches_num_fields()
         cursor.execute(
             "INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);",

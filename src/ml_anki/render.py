@@ -80,7 +80,7 @@ class _FigureContext:
     problems: list[Problem] = field(default_factory=list)
 
 
-class _FigureProcessor(Treeprocessor):
+class _FigureProcessor(Treeprocessor):  # type: ignore[misc]
     """Rewrites `<img src>` from a path relative to the card file to its media name."""
 
     def __init__(self, md: markdown.Markdown, context: _FigureContext) -> None:
@@ -109,12 +109,12 @@ class _FigureProcessor(Treeprocessor):
         return SourceSpan(ctx.card_path, ctx.first_line)
 
 
-class _FigureExtension(Extension):
+class _FigureExtension(Extension):  # type: ignore[misc]
     def __init__(self, context: _FigureContext) -> None:
         super().__init__()
         self.context = context
 
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
         # Priority 15: after inline patterns (20) have created the <img> elements.
         md.treeprocessors.register(_FigureProcessor(md, self.context), "ml_anki_figures", 15)
 
@@ -160,7 +160,9 @@ class Renderer:
             html = html[3:-4]
         return html, problems
 
-    def note(self, note: SourceNote, parent: SourceNote | None) -> tuple[RenderedNote, list[Problem]]:
+    def note(
+        self, note: SourceNote, parent: SourceNote | None
+    ) -> tuple[RenderedNote, list[Problem]]:
         problems: list[Problem] = []
         question_html, found = self.inline(note.question, note.path, note.question_line)
         problems += found

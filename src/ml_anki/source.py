@@ -163,12 +163,16 @@ def _parse_note(
                 f"note #{note_id} has no question: put a '### <question>' line right after '## #{note_id}'",
             )
         ]
-    refs_at = next((i for i in range(q + 1, end) if i in structural and _REFERENCES.match(lines[i])), None)
+    refs_at = next(
+        (i for i in range(q + 1, end) if i in structural and _REFERENCES.match(lines[i])), None
+    )
     body_end = refs_at if refs_at is not None else end
     body_md = "\n".join(lines[q + 1 : body_end]).strip("\n")
     body_line = q + 2 + _leading_blank_lines(lines[q + 1 : body_end])
     refs_md = "\n".join(lines[refs_at + 1 : end]).strip("\n") if refs_at is not None else ""
-    refs_line = (refs_at + 2 + _leading_blank_lines(lines[refs_at + 1 : end])) if refs_at is not None else 0
+    refs_line = (
+        (refs_at + 2 + _leading_blank_lines(lines[refs_at + 1 : end])) if refs_at is not None else 0
+    )
     problems: list[Problem] = []
     if not body_md.strip():
         problems.append(
@@ -216,7 +220,11 @@ def load(cards_dir: Path) -> Sources:
     paths = card_files(cards_dir)
     if not paths:
         problems.append(
-            Problem(SourceSpan(cards_dir), "error", "no .md files here; add card files such as 01-basics.md")
+            Problem(
+                SourceSpan(cards_dir),
+                "error",
+                "no .md files here; add card files such as 01-basics.md",
+            )
         )
     for path in paths:
         text, decode_problems = decode(path.read_bytes(), path)

@@ -105,6 +105,12 @@ class Project:
         self.write("pyproject.toml", PYPROJECT.format(version=version))
 
 
+@pytest.fixture(autouse=True)
+def _private_render_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own render cache, never the user's."""
+    monkeypatch.setenv("ML_ANKI_CACHE_DIR", str(tmp_path / "render-cache"))
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     project = Project(tmp_path / "deck")

@@ -6,16 +6,21 @@ are then replaced atomically, so an error leaves the previous release untouched.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
+from importlib.metadata import version
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import __version__
 from . import lock as lock_mod
-from . import notetype, package, source
+from . import notetype, source
 from .config import DeckConfig
 from .errors import Problem, SourceError, has_errors
 from .files import atomic_write
-from .render import RenderedNote, Renderer
+from .cache import CachedRender, RenderCache
+from .cache import key as cache_key
+from .render import RenderedNote, RenderJob, render_many
 
 Progress = Callable[[int, int], None]
 """Called with (notes rendered so far, notes in all) as rendering goes; the CLI draws a bar."""
@@ -47,17 +52,52 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     for note in notes:
         by_id.setdefault(note.id, note)  # a duplicate id is reported; the first one stands
     known = frozenset(by_id)
-    renderer = Renderer(config.media_dir, config.tag_prefix)
-    rendered: list[RenderedNote] = []
-    for done, note in enumerate(notes, 1):
-        parent = source.parent_id(note.id, known)
-        result, found = renderer.note(note, by_id[parent] if parent else None)
-        rendered.append(result)
-        problems += found
-        if progress is not None:
-            progress(done, len(notes))
+    jobs = [(note, by_id.get(source.parent_id(note.id, known) or "")) for note in notes]
+    rendered, found = _render(jobs, config, progress)
+    problems += found
     problems += _toc_problems(sources, by_id)
     return CheckResult(tuple(rendered), tuple(sorted(problems)))
+
+
+def _render(
+    jobs: list[RenderJob], config: DeckConfig, progress: Progress | None
+) -> tuple[list[RenderedNote], list[Problem]]:
+    """Rendered notes in source order: from the cache where nothing changed, else rendered."""
+    cache = RenderCache(config.cache_dir)
+    try:
+        keys = [
+            cache_key(note, parent, config.media_dir, config.tag_prefix) for note, parent in jobs
+        ]
+        hits = cache.get(keys, config.media_dir)
+        done = len(hits)
+        if progress is not None:
+            progress(done, len(jobs))
+
+        def advance(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress is not None:
+                progress(done, len(jobs))
+
+        missing = [i for i, k in enumerate(keys) if k not in hits]
+        fresh = render_many(
+            [jobs[i] for i in missing], config.media_dir, config.tag_prefix, config.workers, advance
+        )
+        problems: list[Problem] = []
+        results: list[RenderedNote | None] = [None] * len(jobs)
+        new_entries = {}
+        for i, (note, found) in zip(missing, fresh, strict=True):
+            results[i] = note
+            problems += found
+            if not found:  # only clean renders are cached: problems must be reported every time
+                new_entries[keys[i]] = CachedRender.of(note)
+        for i, k in enumerate(keys):
+            if k in hits:
+                results[i] = hits[k].to_note(jobs[i][0])
+        cache.put(new_entries)
+    finally:
+        cache.close()
+    return [r for r in results if r is not None], problems
 
 
 def _toc_problems(sources: source.Sources, by_id: dict[str, source.SourceNote]) -> list[Problem]:
@@ -102,18 +142,61 @@ def build(config: DeckConfig, progress: Progress | None = None) -> BuildResult:
         now=config.now,
         path=config.lock_path,
     )
-    apkg = package.write(config, rendered, lock)
-    # The lock goes first: if writing the deck then fails, the next build finds every hash in
-    # the lock already and rebuilds the very same deck, mods included.
     lock_text = lock.dumps()
-    if not config.lock_path.is_file() or config.lock_path.read_text(encoding="utf-8") != lock_text:
-        atomic_write(config.lock_path, lock_text.encode())
     path = config.package_path
-    unchanged_file = path.is_file() and path.read_bytes() == apkg
-    if not unchanged_file:
-        atomic_write(path, apkg)
+    inputs = _package_inputs(config, lock_text, rendered)
+    cache = RenderCache(config.cache_dir)
+    try:
+        # Packaging is most of a no-change rebuild: skip it when the deck on disk was written
+        # from exactly these inputs (and still has the bytes it was written with).
+        known = cache.package_sha256(inputs)
+        unchanged_file = (
+            known is not None and path.is_file() and _sha256(path.read_bytes()) == known
+        )
+        apkg = b"" if unchanged_file else _package(config, rendered, lock)
+        # The lock goes first: if writing the deck then fails, the next build finds every hash
+        # in the lock already and rebuilds the very same deck, mods included.
+        if (
+            not config.lock_path.is_file()
+            or config.lock_path.read_text(encoding="utf-8") != lock_text
+        ):
+            atomic_write(config.lock_path, lock_text.encode())
+        if not unchanged_file:
+            unchanged_file = path.is_file() and path.read_bytes() == apkg
+            if not unchanged_file:
+                atomic_write(path, apkg)
+            cache.remember_package(inputs, _sha256(apkg))
+    finally:
+        cache.close()
     warnings = tuple(p for p in checked.problems if p.severity == "warning")
     return BuildResult(path, changes, _media_count(rendered), warnings, unchanged_file)
+
+
+def _package_inputs(config: DeckConfig, lock_text: str, rendered: Sequence[RenderedNote]) -> str:
+    """Everything the package bytes are a function of (content hashes and mods are in the lock)."""
+    digest = hashlib.sha256()
+    for part in (
+        __version__,
+        version("genanki"),
+        (Path(__file__).parent / "package.py").read_text(encoding="utf-8"),
+        repr((config.deck_name, config.deck_id, config.notetype_id, config.notetype_name)),
+        repr((config.namespace, config.version)),
+        lock_text,
+        *(f"{n.id}:{n.content_hash}:{','.join(m.name for m in n.media)}" for n in rendered),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _package(config: DeckConfig, rendered: Sequence[RenderedNote], lock: lock_mod.Lock) -> bytes:
+    from . import package  # genanki is only needed when the deck really is (re)written
+
+    return package.write(config, rendered, lock)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _media_count(rendered: Sequence[RenderedNote]) -> int:

@@ -33,6 +33,8 @@ class Settings:
 
     def __init__(self, verbosity: int = 0) -> None:
         self.verbosity = verbosity
+        self.no_cache = False
+        self.jobs: int | None = None
 
 
 def _shown(path: Path) -> str:
@@ -121,11 +123,18 @@ def main() -> None:
 
 
 def _config(cards: Path | None, out: Path | None) -> DeckConfig:
+    from dataclasses import replace
+
     from . import config as config_mod
 
     root = config_mod.find_project(Path.cwd())
     # Relative paths make every message short and clickable: cards/03.md:41, not /home/…
     config = config_mod.load(Path(os.path.relpath(root)))
+    settings = click.get_current_context().ensure_object(Settings)
+    if settings.no_cache:
+        config = config.without_cache()
+    if settings.jobs is not None:
+        config = replace(config, workers=settings.jobs)
     return config.with_paths(cards_dir=cards, out_dir=out)
 
 
@@ -152,6 +161,25 @@ def _progress(settings: Settings) -> Iterator[Progress]:
             bar.__exit__(None, None, None)
 
 
+def _speed_options(command: F) -> F:
+    """--no-cache and --jobs: how a build renders, never what it writes."""
+
+    def apply(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        settings = ctx.ensure_object(Settings)
+        setattr(settings, param.name or "", value)
+        return value
+
+    command = click.option(
+        "--no-cache", is_flag=True, expose_value=False, callback=apply,
+        help="Render every note again instead of reusing unchanged ones from the render cache "
+        "(ML_ANKI_CACHE_DIR, else the user cache directory).",
+    )(command)  # fmt: skip
+    return click.option(
+        "-j", "--jobs", type=click.IntRange(min=1), expose_value=False, callback=apply,
+        help="Processes for rendering many notes (default: the CPUs available).",
+    )(command)  # fmt: skip
+
+
 _CARDS_HELP = "Directory of card Markdown files (default: [tool.ml-anki] cards, 'cards/')."
 
 
@@ -162,6 +190,7 @@ _CARDS_HELP = "Directory of card Markdown files (default: [tool.ml-anki] cards, 
     type=click.Path(path_type=Path, file_okay=False),
     help="Directory for the .apkg (default: [tool.ml-anki] out, 'dist/').",
 )
+@_speed_options
 @_verbosity_options
 @click.pass_obj
 @_reports_source_errors
@@ -209,6 +238,7 @@ def build(settings: Settings, cards: Path | None, out: Path | None) -> None:
 
 @main.command()
 @click.option("--cards", type=click.Path(path_type=Path, file_okay=False), help=_CARDS_HELP)
+@_speed_options
 @_verbosity_options
 @click.pass_obj
 @_reports_source_errors

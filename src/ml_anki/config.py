@@ -42,6 +42,10 @@ class DeckConfig:
     lock_path: Path
     now: int
     """Seconds since the epoch used for new modification times: `SOURCE_DATE_EPOCH` or the clock."""
+    cache_dir: Path | None
+    """Where rendered notes are cached (`ML_ANKI_CACHE_DIR`, else the user cache dir); None: off."""
+    workers: int
+    """Processes that render notes when there are many (the CPUs this process may use)."""
 
     def with_paths(self, cards_dir: Path | None = None, out_dir: Path | None = None) -> DeckConfig:
         return replace(
@@ -49,6 +53,9 @@ class DeckConfig:
             cards_dir=cards_dir if cards_dir is not None else self.cards_dir,
             out_dir=out_dir if out_dir is not None else self.out_dir,
         )
+
+    def without_cache(self) -> DeckConfig:
+        return replace(self, cache_dir=None)
 
     @property
     def package_path(self) -> Path:
@@ -79,6 +86,23 @@ def now_from_environment() -> int:
             f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {raw!r}",
         )
     return int(raw)
+
+
+def default_cache_dir() -> Path:
+    override = os.environ.get("ML_ANKI_CACHE_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("ml-anki", appauthor=False)
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (a container's quota, not the host's core count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def load(root: Path, now: int | None = None) -> DeckConfig:
@@ -132,4 +156,6 @@ def load(root: Path, now: int | None = None) -> DeckConfig:
         out_dir=root / text("out", "dist"),
         lock_path=root / text("lock", "ml-anki.lock"),
         now=now_from_environment() if now is None else now,
+        cache_dir=default_cache_dir(),
+        workers=available_cpus(),
     )

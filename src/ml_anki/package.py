@@ -92,15 +92,15 @@ def note_type(config: DeckConfig, locked: LockedNoteType) -> genanki.Model:
 
 
 def note_ids(lock: Lock) -> dict[str, int]:
-    """Anki note ids are creation times in ms: derive them from when each note first appeared."""
+    """Anki note ids are creation times in ms: derive them from when each note first appeared.
+
+    Notes added in the same second get consecutive milliseconds, in id order.
+    """
     ids: dict[str, int] = {}
-    taken: set[int] = set()
+    previous = -1
     for note_id in sorted(lock.notes, key=lambda i: (lock.notes[i].added, natural_key(i))):
-        candidate = lock.notes[note_id].added * 1000
-        while candidate in taken:
-            candidate += 1
-        taken.add(candidate)
-        ids[note_id] = candidate
+        previous = max(lock.notes[note_id].added * 1000, previous + 1)
+        ids[note_id] = previous
     return ids
 
 

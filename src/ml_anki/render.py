@@ -12,14 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import xml.etree.ElementTree as etree
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import markdown
 import nh3
-from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
 
 from . import media as media_mod
 from .errors import Problem, SourceSpan
@@ -58,94 +55,29 @@ class RenderedNote:
     question_text: str
     """The question as plain text: for summaries, the changelog and id-reuse checks."""
     where: SourceSpan
+    content_hash: str = field(init=False, compare=False)
+    """Changes exactly when what a learner sees on the card changes (computed, never passed)."""
 
-    @property
-    def content_hash(self) -> str:
-        """Changes exactly when what a learner sees on the card changes."""
+    def __post_init__(self) -> None:
         payload = json.dumps(
             [self.id, self.question_html, self.context_html, self.answer_html,
              self.references_html, list(self.tags)],
             ensure_ascii=False,
         )  # fmt: skip
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-@dataclass(slots=True)
-class _FigureContext:
-    card_path: Path = Path()
-    media_dir: Path = Path()
-    source_md: str = ""
-    first_line: int = 1
-    media: list[media_mod.MediaFile] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-
-class _FigureProcessor(Treeprocessor):  # type: ignore[misc]
-    """Rewrites `<img src>` from a path relative to the card file to its media name."""
-
-    def __init__(self, md: markdown.Markdown, context: _FigureContext) -> None:
-        super().__init__(md)
-        self.context = context
-
-    def run(self, root: etree.Element) -> None:
-        for img in root.iter("img"):
-            ref = img.get("src", "")
-            try:
-                found = media_mod.resolve(ref, self.context.card_path, self.context.media_dir)
-            except media_mod.MediaRefError as exc:
-                self.context.problems.append(Problem(self._where(ref), "error", str(exc)))
-                continue
-            img.set("src", found.name)
-            if found not in self.context.media:
-                self.context.media.append(found)
-
-    def _where(self, ref: str) -> SourceSpan:
-        ctx = self.context
-        for offset, line in enumerate(ctx.source_md.split("\n")):
-            end = line.find(f"]({ref}")
-            if end >= 0:
-                start = line.rfind("![", 0, end)
-                return SourceSpan(ctx.card_path, ctx.first_line + offset, max(start, 0) + 1)
-        return SourceSpan(ctx.card_path, ctx.first_line)
-
-
-class _FigureExtension(Extension):  # type: ignore[misc]
-    def __init__(self, context: _FigureContext) -> None:
-        super().__init__()
-        self.context = context
-
-    def extendMarkdown(self, md: markdown.Markdown) -> None:
-        # Priority 15: after inline patterns (20) have created the <img> elements.
-        md.treeprocessors.register(_FigureProcessor(md, self.context), "ml_anki_figures", 15)
+        object.__setattr__(self, "content_hash", hashlib.sha256(payload.encode()).hexdigest()[:16])
 
 
 class Renderer:
     """One configured Markdown pipeline, reused for every note (building it is the slow part)."""
 
     def __init__(self, media_dir: Path, tag_prefix: str) -> None:
+        # Imported here: a build whose notes all come from the cache never loads Markdown.
+        from .markdown_ext import FigureContext, make_markdown
+
         self.media_dir = media_dir
         self.tag_prefix = tag_prefix
-        self._figures = _FigureContext(media_dir=media_dir)
-        self._md = markdown.Markdown(
-            extensions=[
-                "tables",
-                "sane_lists",
-                "pymdownx.superfences",
-                "pymdownx.highlight",
-                "pymdownx.arithmatex",
-                _FigureExtension(self._figures),
-            ],
-            extension_configs={
-                # generic: emit \(…\) and \[…\] for Anki's own MathJax, never a script of ours.
-                "pymdownx.arithmatex": {"generic": True},
-                "pymdownx.highlight": {
-                    "use_pygments": True,
-                    "css_class": "highlight",
-                    "guess_lang": False,
-                },
-            },
-            output_format="html",
-        )
+        self._figures = FigureContext(media_dir=media_dir)
+        self._md = make_markdown(self._figures)
 
     def markdown(self, text: str, card_path: Path, first_line: int) -> tuple[str, list[Problem]]:
         ctx = self._figures
@@ -215,3 +147,58 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "img" and attribute == "src" and (":" in value or "/" in value):
         return None  # a remote or nested path never reaches a card; figures are flat media names
     return value
+
+
+RenderJob = tuple[SourceNote, "SourceNote | None"]
+"""A note and its parent (for a sub-question's context)."""
+
+PARALLEL_FROM = 400
+"""Below this many notes, starting worker processes costs more than it saves."""
+
+_worker_renderer: Renderer | None = None
+
+
+def _start_worker(media_dir: Path, tag_prefix: str) -> None:
+    global _worker_renderer
+    _worker_renderer = Renderer(media_dir, tag_prefix)
+
+
+def _render_in_worker(job: RenderJob) -> tuple[RenderedNote, list[Problem]]:
+    assert _worker_renderer is not None, "initializer not run"
+    return _worker_renderer.note(*job)
+
+
+def render_many(
+    jobs: list[RenderJob],
+    media_dir: Path,
+    tag_prefix: str,
+    workers: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[RenderedNote, list[Problem]]]:
+    """Render every job, in order, on `workers` processes when there are enough of them.
+
+    Each note renders independently of the others, so the result is the same whichever
+    process rendered it; order is kept by `map`.
+    """
+    if not jobs:
+        return []
+    if workers <= 1 or len(jobs) < PARALLEL_FROM:
+        renderer = Renderer(media_dir, tag_prefix)
+        results = []
+        for job in jobs:
+            results.append(renderer.note(*job))
+            if progress is not None:
+                progress(1)
+        return results
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(16, len(jobs) // (workers * 8))
+    with ProcessPoolExecutor(
+        workers, initializer=_start_worker, initargs=(media_dir, tag_prefix)
+    ) as pool:
+        results = []
+        for result in pool.map(_render_in_worker, jobs, chunksize=chunk):
+            results.append(result)
+            if progress is not None:
+                progress(1)
+        return results

@@ -1,0 +1,217 @@
+"""A render cache: notes whose Markdown did not change are not rendered again.
+
+Rendering is the slow part of a build (Markdown, Pygments, math); everything else is cheap. The
+cache maps a key over everything that can change a note's HTML — its Markdown, its parent's
+question, its file, the renderer's and the libraries' versions — to the rendered fields. A hit
+is used only after re-checking the figures it points to (still inside media/, same content), so
+a cached build writes exactly the bytes a fresh one would. It lives in the platform's user cache
+directory (`ML_ANKI_CACHE_DIR` overrides it); losing it only costs time, so any problem with it
+(corrupt, read-only, locked) turns it off for the run instead of failing the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
+from .media import MediaFile, media_name
+from .render import RENDERER_VERSION, RenderedNote
+from .source import SourceNote
+
+_SCHEMA = """
+create table if not exists renders (key text primary key, value text not null, used real not null);
+create table if not exists packages (inputs text primary key, sha256 text not null, used real not null);
+"""
+_STALE_AFTER = 30 * 86_400
+"""Entries no build has used for this long are dropped (seconds)."""
+_TOUCH_AFTER = 86_400
+"""A hit refreshes its entry's last use only when older than this, to keep rebuilds read-only."""
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRender:
+    """A `RenderedNote` without its location (lines move when other notes are edited)."""
+
+    question_html: str
+    context_html: str
+    answer_html: str
+    references_html: str
+    tags: tuple[str, ...]
+    media: tuple[MediaFile, ...]
+
+    def to_note(self, note: SourceNote) -> RenderedNote:
+        return RenderedNote(
+            id=note.id,
+            question_html=self.question_html,
+            context_html=self.context_html,
+            answer_html=self.answer_html,
+            references_html=self.references_html,
+            tags=self.tags,
+            media=self.media,
+            question_text=note.question,
+            where=note.where,
+        )
+
+    @classmethod
+    def of(cls, rendered: RenderedNote) -> CachedRender:
+        return cls(
+            rendered.question_html,
+            rendered.context_html,
+            rendered.answer_html,
+            rendered.references_html,
+            rendered.tags,
+            rendered.media,
+        )
+
+
+@cache
+def _library_versions() -> tuple[str, ...]:
+    return tuple(version(name) for name in ("markdown", "pymdown-extensions", "pygments", "nh3"))
+
+
+def key(note: SourceNote, parent: SourceNote | None, media_dir: Path, tag_prefix: str) -> str:
+    parts = [
+        RENDERER_VERSION,
+        *_library_versions(),
+        str(note.path),
+        str(media_dir),
+        tag_prefix,
+        note.id,
+        note.question,
+        note.body_md,
+        note.refs_md,
+        parent.question if parent else "",
+        str(parent.path) if parent else "",
+    ]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+class RenderCache:
+    def __init__(self, directory: Path | None) -> None:
+        self._db: sqlite3.Connection | None = None
+        self._media_names: dict[Path, str | None] = {}
+        self._touch: list[str] = []
+        if directory is None:
+            return
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(directory / "renders.sqlite3", timeout=5)
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error):
+            self._db = None
+
+    def get(self, keys: Iterable[str], media_dir: Path) -> dict[str, CachedRender]:
+        if self._db is None:
+            return {}
+        wanted = list(keys)
+        found: dict[str, CachedRender] = {}
+        media_root = media_dir.resolve()
+        touch_before = time.time() - _TOUCH_AFTER
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                query = f"select key, value, used from renders where key in ({marks})"
+                for row_key, value, used in self._db.execute(query, chunk):
+                    entry = _decode(value)
+                    if entry is not None and self._media_still_valid(entry.media, media_root):
+                        found[row_key] = entry
+                        if used < touch_before:
+                            self._touch.append(row_key)
+        except sqlite3.Error:
+            self._db = None
+            return {}
+        return found
+
+    def put(self, entries: Mapping[str, CachedRender]) -> None:
+        """Store new renders, and mark the hits of `get` as used (at most daily: it is a write)."""
+        if self._db is None:
+            return
+        now = time.time()
+        try:
+            with self._db:
+                self._db.executemany(
+                    "insert or replace into renders values (?, ?, ?)",
+                    [(k, _encode(v), now) for k, v in entries.items()],
+                )
+                self._db.executemany(
+                    "update renders set used = ? where key = ?", [(now, k) for k in self._touch]
+                )
+                self._db.execute("delete from renders where used < ?", (now - _STALE_AFTER,))
+                self._db.execute("delete from packages where used < ?", (now - _STALE_AFTER,))
+        except sqlite3.Error:
+            self._db = None
+        self._touch = []
+
+    def package_sha256(self, inputs: str) -> str | None:
+        """The sha256 of the package last written from exactly these inputs, if any."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(
+                "select sha256 from packages where inputs = ?", (inputs,)
+            ).fetchone()
+        except sqlite3.Error:
+            return None
+        return str(row[0]) if row else None
+
+    def remember_package(self, inputs: str, sha256: str) -> None:
+        if self._db is None:
+            return
+        try:
+            with self._db:
+                self._db.execute(
+                    "insert or replace into packages values (?, ?, ?)",
+                    (inputs, sha256, time.time()),
+                )
+        except sqlite3.Error:
+            self._db = None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _media_still_valid(self, files: tuple[MediaFile, ...], root: Path) -> bool:
+        for file in files:
+            if file.path not in self._media_names:
+                try:
+                    inside = file.path.resolve().is_relative_to(root) and file.path.is_file()
+                    self._media_names[file.path] = (
+                        media_name(file.path, file.path.read_bytes()) if inside else None
+                    )
+                except OSError:
+                    self._media_names[file.path] = None
+            if self._media_names[file.path] != file.name:
+                return False
+        return True
+
+
+def _encode(entry: CachedRender) -> str:
+    return json.dumps(
+        [entry.question_html, entry.context_html, entry.answer_html, entry.references_html,
+         list(entry.tags), [[str(m.path), m.name] for m in entry.media]],
+        ensure_ascii=False,
+    )  # fmt: skip
+
+
+def _decode(value: str) -> CachedRender | None:
+    try:
+        question, context, answer, references, tags, media = json.loads(value)
+        return CachedRender(
+            question,
+            context,
+            answer,
+            references,
+            tuple(tags),
+            tuple(MediaFile(Path(p), n) for p, n in media),
+        )
+    except (ValueError, TypeError):
+        return None

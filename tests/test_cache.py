@@ -1,0 +1,79 @@
+"""The render cache and parallel rendering change how fast a deck is built, never its bytes."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conftest import BASICS, Project
+from ml_anki import build as build_mod
+from ml_anki import config as config_mod
+from ml_anki import render
+
+
+def deck_digest(project: Project, tmp_path: Path, name: str, **changes: object) -> str:
+    config = config_mod.load(project.root, now=1_800_000_000)
+    config = dataclasses.replace(config, out_dir=tmp_path / name, lock_path=tmp_path / f"{name}.lock", **changes)
+    result = build_mod.build(config)
+    return hashlib.sha256(result.path.read_bytes()).hexdigest()
+
+
+def many_notes(project: Project, count: int) -> None:
+    body = "".join(
+        f"## #n{i}\n\n### Question {i}?\n\n**Answer {i}** with $x_{{{i}}}^2$.\n\n```python\nx = {i}\n```\n\n"
+        for i in range(count)
+    )
+    project.write("cards/02-many.md", body)
+
+
+def test_fresh_cached_and_parallel_builds_write_the_same_bytes(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many_notes(project, 40)
+    cache_dir = tmp_path / "cache"
+    uncached = deck_digest(project, tmp_path, "plain", cache_dir=None, workers=1)
+    monkeypatch.setattr(render, "PARALLEL_FROM", 2)
+    parallel_cold = deck_digest(project, tmp_path, "parallel", cache_dir=cache_dir, workers=2)
+    with sqlite3.connect(cache_dir / "renders.sqlite3") as db:
+        assert db.execute("select count(*) from renders").fetchone() == (43,)
+    warm = deck_digest(project, tmp_path, "warm", cache_dir=cache_dir, workers=2)
+    assert uncached == parallel_cold == warm
+
+
+def test_a_cache_hit_still_notices_a_changed_figure(project: Project, tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    before = deck_digest(project, tmp_path, "a", cache_dir=cache_dir, workers=1)
+    project.write("media/relu.svg", '<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0"/></svg>\n')
+    after = deck_digest(project, tmp_path, "b", cache_dir=cache_dir, workers=1)
+    fresh = deck_digest(project, tmp_path, "c", cache_dir=None, workers=1)
+    assert before != after == fresh
+
+
+def test_problems_are_reported_on_every_run_not_hidden_by_the_cache(project: Project) -> None:
+    project.write("cards/01-basics.md", BASICS.replace("relu.svg", "gone.svg"))
+    for _ in range(2):
+        result = project.cli("check")
+        assert result.exit_code == 1
+        assert "image '../media/gone.svg' not found" in result.stderr
+
+
+def test_a_corrupt_cache_is_ignored(project: Project, tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    (cache_dir / "renders.sqlite3").write_bytes(b"this is not sqlite")
+    assert deck_digest(project, tmp_path, "x", cache_dir=cache_dir, workers=1) == deck_digest(
+        project, tmp_path, "y", cache_dir=None, workers=1
+    )
+
+
+def test_a_tampered_deck_on_disk_is_rewritten_even_when_nothing_changed(project: Project) -> None:
+    first = project.build().read_bytes()
+    assert "already had exactly these bytes" in project.cli("build", "-v").stdout
+    project.deck.write_bytes(first[:-10])
+    result = project.cli("build", "-v")
+    assert "already had exactly these bytes" not in result.stdout
+    assert project.deck.read_bytes() == first

@@ -113,3 +113,12 @@ def test_sanitizer_removes_scripts_handlers_and_javascript_urls() -> None:
         '<p>hi</p><a rel="noopener noreferrer">x</a><kbd>Ctrl</kbd><sub>2</sub>'
         "<details><summary>s</summary>d</details>"
     )
+
+
+def test_a_fence_without_a_language_is_a_code_block_with_its_lines() -> None:
+    html = render("text\n\n```\nline1\nline2 $x$\n```\n")
+    assert '<div class="highlight"><pre><span></span><code>line1\nline2 $x$\n</code></pre></div>' in html
+
+
+def test_protocol_relative_links_are_removed() -> None:
+    assert sanitize('<a href="//evil.example/x">x</a>') == '<a rel="noopener noreferrer">x</a>'

@@ -93,3 +93,9 @@ def test_parent_is_the_id_before_the_last_dash_when_that_note_exists() -> None:
     assert parent_id("12-1", known) == "12"
     assert parent_id("12", known) is None
     assert parent_id("relu-dying", known) is None
+
+
+def test_whitespace_only_lines_before_an_answer_do_not_shift_its_line() -> None:
+    file, _ = parse("## #1\n\n### Q\n   \n\t\nAnswer starts here.\n", CARD)
+    note = file.notes[0]
+    assert (note.body_md, note.body_line) == ("Answer starts here.", 6)

@@ -88,10 +88,12 @@ def _lexer(language: str) -> Lexer:
 
 
 def highlight_fence(
-    source: str, language: str, class_name: str, options: Any, md: Any, **kwargs: Any
+    source: str, language: str | None, class_name: str, options: Any, md: Any, **kwargs: Any
 ) -> str:
     """superfences formatter: Pygments with CSS classes (the note type's CSS has the themes)."""
-    return str(highlight(source, _lexer(language.lower()), _FORMATTER)).rstrip("\n")
+    # superfences passes None for a fence without a language; an exception here would make it
+    # silently fall back to an inline code span.
+    return str(highlight(source, _lexer((language or "").lower()), _FORMATTER)).rstrip("\n")
 
 
 def make_markdown(figures: FigureContext) -> markdown.Markdown:

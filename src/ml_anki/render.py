@@ -22,7 +22,7 @@ from . import media as media_mod
 from .errors import Problem, SourceSpan
 from .source import SourceNote
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 """Bump when the same Markdown would render to different HTML (cache keys include it)."""
 
 _ALLOWED_TAGS = {
@@ -146,6 +146,8 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
         return value if _TABLE_ALIGN.fullmatch(value.strip()) else None
     if tag == "img" and attribute == "src" and (":" in value or "/" in value):
         return None  # a remote or nested path never reaches a card; figures are flat media names
+    if attribute == "href" and value.lstrip().startswith("//"):
+        return None  # protocol-relative: a remote URL the scheme allowlist would not see
     return value
 
 

@@ -167,12 +167,8 @@ def _parse_note(
         (i for i in range(q + 1, end) if i in structural and _REFERENCES.match(lines[i])), None
     )
     body_end = refs_at if refs_at is not None else end
-    body_md = "\n".join(lines[q + 1 : body_end]).strip("\n")
-    body_line = q + 2 + _leading_blank_lines(lines[q + 1 : body_end])
-    refs_md = "\n".join(lines[refs_at + 1 : end]).strip("\n") if refs_at is not None else ""
-    refs_line = (
-        (refs_at + 2 + _leading_blank_lines(lines[refs_at + 1 : end])) if refs_at is not None else 0
-    )
+    body_md, body_line = _block(lines, q + 1, body_end)
+    refs_md, refs_line = _block(lines, refs_at + 1, end) if refs_at is not None else ("", 0)
     problems: list[Problem] = []
     if not body_md.strip():
         problems.append(
@@ -195,13 +191,14 @@ def _parse_note(
     return note, problems
 
 
-def _leading_blank_lines(lines: list[str]) -> int:
-    count = 0
-    for line in lines:
-        if line.strip():
-            break
-        count += 1
-    return count
+def _block(lines: list[str], start: int, end: int) -> tuple[str, int]:
+    """Lines `start:end` without blank (or whitespace-only) lines around them, and the 1-based
+    line number of the first one kept, so positions inside the text map back to the file."""
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return "\n".join(lines[start:end]), start + 1
 
 
 def load(cards_dir: Path) -> Sources:

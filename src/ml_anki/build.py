@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from importlib.metadata import version
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
-from . import __version__
+from . import __version__, lint, notetype, source
 from . import lock as lock_mod
-from . import notetype, source
+from .cache import CachedRender, RenderCache
+from .cache import key as cache_key
 from .config import DeckConfig
 from .errors import Problem, SourceError, has_errors
 from .files import atomic_write
-from .cache import CachedRender, RenderCache
-from .cache import key as cache_key
 from .render import RenderedNote, RenderJob, render_many
 
 Progress = Callable[[int, int], None]
@@ -56,6 +55,10 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     rendered, found = _render(jobs, config, progress)
     problems += found
     problems += _toc_problems(sources, by_id)
+    # Math, TeX, raw HTML and size per note; then what only the whole deck shows.
+    problems += [problem for note in notes for problem in lint.note(note)]
+    problems += lint.unused_media(config.media_dir, config.cards_dir, rendered)
+    problems += lint.changed_questions(notes, config.lock_path)
     return CheckResult(tuple(rendered), tuple(sorted(problems)))
 
 
@@ -143,7 +146,9 @@ def build(config: DeckConfig, progress: Progress | None = None) -> BuildResult:
         path=config.lock_path,
     )
     lock_text = lock.dumps()
-    path = config.package_path
+    # After a release, a build from changed sources is not that release: never overwrite it.
+    shown = lock.shown_version(config.version, {n.id for n in rendered})
+    path = config.out_dir / f"{config.deck_slug}-v{shown}.apkg"
     inputs = _package_inputs(config, lock_text, rendered)
     cache = RenderCache(config.cache_dir)
     try:

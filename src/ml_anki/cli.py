@@ -119,6 +119,9 @@ def main() -> None:
     Typical use:
       ml-anki check            validate the cards, write nothing
       ml-anki build            write dist/<deck>-v<version>.apkg
+      ml-anki preview --open   every card in the browser, night mode, phone width
+      ml-anki diff OLD.apkg    what changed since a released deck
+      ml-anki release minor    bump, stamp, changelog, deck; prints the tag
     """
 
 
@@ -180,6 +183,147 @@ def _speed_options(command: F) -> F:
     )(command)  # fmt: skip
 
 
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path), required=False)
+@_verbosity_options
+@click.pass_obj
+@_reports_source_errors
+def diff(settings: Settings, old: Path, new: Path | None) -> None:
+    """Show what changed between two builds of the deck, note by note.
+
+    OLD and NEW are .apkg files; without NEW, the deck the current cards
+    would build (nothing is written). One line per note that differs, in id
+    order: '+' added, '~' changed, '-' removed (or retired); then changes of
+    the note type (templates, CSS) and media, and a summary. -v also shows
+    the words that changed in each field, as a learner reads them. Exit
+    status 0 whether or not the decks differ, 2 when a file is unreadable.
+
+    \b
+    Example:
+      $ ml-anki diff dist/ml-interview-v1.0.0.apkg
+      ~ #12-3  ReLU의 문제점은?
+      0 added, 1 changed, 0 removed, 45 unchanged
+    """
+    from . import apkg
+    from . import diff as diff_mod
+    from .errors import SourceSpan
+
+    try:
+        before = apkg.read(old)
+        after = apkg.read(new) if new is not None else None
+    except apkg.UnreadablePackage as exc:
+        _print_problems([Problem(SourceSpan(exc.path), "error", exc.reason)], 0)
+        sys.exit(2)
+    if after is None:
+        config = _config(None, None)
+        with _progress(settings) as progress:
+            after = diff_mod.package_from_sources(config, progress)
+    result = diff_mod.compare(before, after)
+    colours = {"+": "green", "-": "red", "~": "yellow"}
+    if settings.verbosity >= 0:
+        for line in diff_mod.lines(result, verbose=settings.verbosity > 0):
+            click.echo(click.style(line, fg=colours.get(line[:1])))
+    click.echo(diff_mod.summary(result))
+
+
+@main.command()
+@click.argument("bump", required=False, type=click.Choice(["major", "minor", "patch"]))
+@click.option(
+    "--replaced-by", "replacements", multiple=True, metavar="OLD=NEW",
+    help="Note OLD left the cards in this release and NEW replaces it: its retired card says so. "
+    "Repeatable.",
+)  # fmt: skip
+@click.option(
+    "--reworded", multiple=True, metavar="ID",
+    help="Note ID's question was reworded but still asks the same thing: keep the id (learners "
+    "keep its review history). Repeatable.",
+)  # fmt: skip
+@click.option(
+    "--previous", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+    help="The last release's .apkg, read only for the fields of notes that left the cards "
+    "(default: <out>/<slug>-v<last version>.apkg).",
+)  # fmt: skip
+@_verbosity_options
+@click.pass_obj
+@_reports_source_errors
+def release(
+    settings: Settings,
+    bump: str | None,
+    replacements: tuple[str, ...],
+    reworded: tuple[str, ...],
+    previous: Path | None,
+) -> None:
+    """Release the next version of the deck: BUMP is major, minor or patch.
+
+    Without BUMP, releases the version pyproject.toml names (the first
+    release, or one you set by hand). Checks the cards (any error stops it),
+    then sets [project] version, stamps every note changed since the last
+    release with the new version and the release time in ml-anki.lock,
+    retires notes that left the cards (they keep shipping, tagged
+    <tag-prefix>::retired, with their last released fields), writes the
+    CHANGELOG.md section and the deck, and prints the commit and tag to make.
+
+    \b
+    Refuses, writing nothing, when nothing changed since the last release,
+    when the note type's fields or templates changed (learners' notes would
+    stop updating), or when a released id now asks a different question.
+
+    \b
+    Example:
+      $ ml-anki release minor --replaced-by 7=12-5
+    """
+    from typing import cast
+
+    from .release import Bump
+    from .release import release as run_release
+
+    pairs: dict[str, str] = {}
+    for item in replacements:
+        old_id, sep, new_id = (part.strip().lstrip("#") for part in item.partition("="))
+        if not (sep and old_id and new_id):
+            raise click.BadParameter(
+                f"{item!r}: write OLD=NEW, e.g. 7=12-5", param_hint="'--replaced-by'"
+            )
+        pairs[old_id] = new_id
+    config = _config(None, None)
+    with _progress(settings) as progress:
+        result = run_release(
+            config,
+            cast("Bump | None", bump),
+            replaced_by=pairs,
+            reworded=frozenset(note_id.lstrip("#") for note_id in reworded),
+            previous_package=previous,
+            progress=progress,
+        )
+    _print_problems(result.warnings, settings.verbosity)
+    section, version = result.section, result.version
+    if settings.verbosity >= 0:
+        after = f"after v{result.previous}" if result.previous else "first release"
+        summary = (
+            f"Released v{version} ({after}): {section.notes} notes, "
+            f"{click.style(str(len(section.added)), fg='green')} added, "
+            f"{click.style(str(len(section.changed)), fg='yellow')} changed, "
+            f"{click.style(str(len(section.removed)), fg='red')} removed"
+        )
+        if section.notetype_changed:
+            summary += " · note type (templates/CSS) updated"
+        click.echo(summary)
+    if settings.verbosity > 0:
+        changes = (("+", section.added), ("~", section.changed), ("-", section.removed))
+        for label, entries in changes:
+            for entry in entries:
+                click.echo(f"  {label} #{entry.note_id}  {entry.question}")
+    click.echo(_shown(result.package_path))
+    if settings.verbosity >= 0:
+        paths = " ".join(_shown(path) for path in result.commit)
+        click.echo(
+            "Commit and tag it, then publish the deck (keep it: the next release reads it to "
+            "retire notes):"
+        )
+        click.echo(f'  git add {paths} && git commit -m "Release v{version}" && git tag v{version}')
+
+
 _CARDS_HELP = "Directory of card Markdown files (default: [tool.ml-anki] cards, 'cards/')."
 
 
@@ -238,24 +382,54 @@ def build(settings: Settings, cards: Path | None, out: Path | None) -> None:
 
 @main.command()
 @click.option("--cards", type=click.Path(path_type=Path, file_okay=False), help=_CARDS_HELP)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: 'path:line:col: severity: message' lines on stderr; json: a list of "
+    "{path, line, col, severity, message} on stdout (line and col 0 when unknown).",
+)
 @_speed_options
 @_verbosity_options
 @click.pass_obj
 @_reports_source_errors
-def check(settings: Settings, cards: Path | None) -> None:
+def check(settings: Settings, cards: Path | None, output_format: str) -> None:
     """Validate every card and report all problems; write nothing.
 
     Problems are printed as path:line:col: error|warning: message, which
     editors and CI logs turn into links. Exit status 0 when there is no
     error (warnings allowed), 1 otherwise.
+
+    \b
+    Checked: note ids (valid, unique), questions, answers, tables of contents,
+    math ($ and $$ closed, TeX braces, \\begin/\\end and commands MathJax knows,
+    no | inside $…$ in a table), figures (exist, inside media/), UTF-8, the lock
+    file; warnings for raw HTML the sanitizer removes, very long answers,
+    unused media files and ids whose released question changed.
     """
     from .build import check as run_check
     from .errors import has_errors
 
-    config = _config(cards, None)
-    with _progress(settings) as progress:
-        result = run_check(config, progress)
-    problems = list(result.problems)
+    try:
+        config = _config(cards, None)
+        with _progress(settings) as progress:
+            result = run_check(config, progress)
+        problems = list(result.problems)
+    except SourceError as exc:
+        if output_format == "text":
+            raise
+        problems = exc.problems
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps(
+            [{"path": _shown(p.where.path), "line": p.where.line, "col": p.where.col,
+              "severity": p.severity, "message": p.message} for p in problems],
+            ensure_ascii=False, indent=2,
+        ))  # fmt: skip
+        sys.exit(1 if has_errors(problems) else 0)
     if has_errors(problems):
         raise SourceError(problems)
     _print_problems(result.problems, settings.verbosity)
@@ -265,3 +439,58 @@ def check(settings: Settings, cards: Path | None) -> None:
             f"{len(result.rendered)} notes checked: no errors"
             + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else "")
         )
+
+
+@main.command()
+@click.option("--cards", type=click.Path(path_type=Path, file_okay=False), help=_CARDS_HELP)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("preview"),
+    show_default=True,
+    help="Directory for the preview pages and the figures they show.",
+)
+@click.option("--open", "open_page", is_flag=True, help="Open the preview in the web browser.")
+@click.option(
+    "--mathjax-url",
+    metavar="URL",
+    help="MathJax 3 script to typeset the math: a URL, or a local file for offline use (e.g. "
+    "node_modules/mathjax/es5/tex-chtml-full.js). Default: MathJax 3.2.2 from jsDelivr.",
+)
+@_speed_options
+@_verbosity_options
+@click.pass_obj
+@_reports_source_errors
+def preview(
+    settings: Settings, cards: Path | None, out: Path, open_page: bool, mathjax_url: str | None
+) -> None:
+    """Write every card, front and back, as HTML pages to look at in a browser.
+
+    The cards are rendered through the note type's own templates and CSS,
+    as Anki shows them, with MathJax typesetting the math (a TeX mistake
+    shows in red). Toggles switch night mode and phone width. Nothing is
+    written when any card has an error. The page's path is the last line.
+
+    \b
+    Example:
+      $ ml-anki preview --open
+      46 notes, 92 card sides · 7 media files
+      preview/index.html
+    """
+    from . import preview as preview_mod
+
+    local = mathjax_url is not None and not preview_mod.is_url(mathjax_url)
+    if local and not Path(str(mathjax_url)).is_file():
+        raise click.BadParameter(
+            f"{mathjax_url!r} is neither a URL nor a file", param_hint="'--mathjax-url'"
+        )
+    config = _config(cards, None)
+    with _progress(settings) as progress:
+        result = preview_mod.write(config, out, mathjax_url or preview_mod.MATHJAX_URL, progress)
+    _print_problems(result.warnings, settings.verbosity)
+    if settings.verbosity >= 0:
+        notes = len(result.cards)
+        click.echo(f"{notes} notes, {2 * notes} card sides · {result.media_count} media files")
+    click.echo(_shown(result.index))
+    if open_page:
+        click.launch(str(result.index))

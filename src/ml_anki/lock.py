@@ -6,6 +6,12 @@ content and its mod, so a build gives a new mod to exactly the notes whose conte
 keeps every other note byte-for-byte: learners get the edits, and their own edits to untouched
 notes survive. The same goes for the note type's templates and CSS.
 
+Release state lives here too: `released` names the last version `ml-anki release` shipped, and
+a note (or the note type) whose `version` is not yet released is pending: `build` stamps changes
+made after a release `"unreleased"`, and the next `release` stamps them with its own version and
+time. A note removed from the sources after it shipped stays in the lock as a retired note, with
+the fields it was released with, and keeps shipping (Anki never deletes a learner's note).
+
 Format: JSON with one line per note, sorted by id, so diffs and merges stay readable.
 """
 
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +28,23 @@ from .errors import Problem, SourceError, SourceSpan
 from .render import RenderedNote
 
 FORMAT = 1
+UNRELEASED = "unreleased"
+"""`version` of content changed since the last release; `release` replaces it with its version."""
+_VERSION = re.compile(r"\d+\.\d+\.\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class Retirement:
+    """A note removed from the sources after it shipped: it keeps shipping, marked retired."""
+
+    version: str
+    """The release that retired it."""
+    replaced_by: str | None
+    """The note that replaces it, when the maintainer named one (`release --replaced-by`)."""
+    fields: Mapping[str, str]
+    """Every field as shipped: the last released content plus the Retired line and Version."""
+    tags: tuple[str, ...]
+    """Its tags as released plus `<tag-prefix>::retired`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +56,19 @@ class LockedNote:
     added: int
     """When the note first appeared; its Anki note id derives from it."""
     version: str
-    """Deck version in which the content last changed (shown on the card's back)."""
+    """Deck version in which the content last changed (shown on the card's back); `UNRELEASED`
+    for a change made since the last release."""
     question: str
-    """Plain question text, so a reused id can be told apart from an edit."""
+    """Plain question text as last released (as last built, for a note never released), so a
+    reused id can be told apart from an edit."""
+    since: str | None = None
+    """The release that first shipped the note, when it differs from `version` (None: the same)."""
+    retired: Retirement | None = None
+    """Set once the note left the sources after shipping; it then ships retired, for ever."""
+
+    @property
+    def first_version(self) -> str:
+        return self.since if self.since is not None else self.version
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +78,8 @@ class LockedNoteType:
     fingerprint: str
     """Hash of templates + CSS; when it changes the note type's mod must grow."""
     mod: int
+    version: str = UNRELEASED
+    """The release that shipped these templates and CSS, or `UNRELEASED`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +88,7 @@ class Changes:
     changed: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
-    """In the lock but no longer in the sources (their entries are kept, never shipped)."""
+    """In the lock but no longer in the sources and not retired yet (`release` retires them)."""
     notetype_changed: bool = False
 
 
@@ -61,6 +96,29 @@ class Changes:
 class Lock:
     notetype: LockedNoteType | None = None
     notes: Mapping[str, LockedNote] = field(default_factory=dict)
+    released: str | None = None
+    """The version the last `ml-anki release` shipped; None before the first release."""
+
+    def is_released(self, version: str) -> bool:
+        """Whether content stamped with `version` already shipped in a release."""
+        return (
+            self.released is not None
+            and version != UNRELEASED
+            and version_key(version) <= version_key(self.released)
+        )
+
+    def shown_version(self, version: str, present: Collection[str]) -> str:
+        """The version a deck of this lock names: `version`, or `<version>+dev` for a build made
+        after `version` was released from sources changed since (`present`: their note ids)."""
+        if not self.is_released(version):
+            return version
+        notetype_pending = self.notetype is not None and not self.is_released(self.notetype.version)
+        notes_pending = any(
+            not self.is_released(entry.version)
+            or (entry.retired is None and note_id not in present)
+            for note_id, entry in self.notes.items()
+        )
+        return f"{version}+dev" if notetype_pending or notes_pending else version
 
     def updated_with(
         self,
@@ -73,6 +131,9 @@ class Lock:
         path: Path,
     ) -> tuple[Lock, Changes]:
         """The lock after this build, and what changed; refuses a changed note type schema."""
+        # Content changed after `version` was released is stamped pending, never with a version
+        # that already shipped: `release` must find it, even after several builds.
+        stamp = UNRELEASED if self.is_released(version) else version
         fields, templates = tuple(schema["fields"]), tuple(schema["templates"])
         old_type = self.notetype
         if old_type is not None and (old_type.fields, old_type.templates) != (fields, templates):
@@ -85,9 +146,10 @@ class Lock:
                 "release",
             )
         if old_type is None:
-            notetype = LockedNoteType(fields, templates, fingerprint, now)
+            notetype = LockedNoteType(fields, templates, fingerprint, now, stamp)
         elif old_type.fingerprint != fingerprint:
-            notetype = LockedNoteType(fields, templates, fingerprint, max(now, old_type.mod + 1))
+            mod = max(now, old_type.mod + 1)
+            notetype = LockedNoteType(fields, templates, fingerprint, mod, stamp)
         else:
             notetype = old_type
 
@@ -97,17 +159,25 @@ class Lock:
             digest = note.content_hash
             old = self.notes.get(note.id)
             if old is None:
-                notes[note.id] = LockedNote(digest, now, now, version, note.question_text)
+                notes[note.id] = LockedNote(digest, now, now, stamp, note.question_text)
                 added.append(note.id)
-            elif old.hash != digest:
-                # Anki ignores an update whose mod is not newer than the learner's copy.
+            elif old.hash != digest or old.retired is not None:
+                # Anki ignores an update whose mod is not newer than the learner's copy (a note
+                # back from retirement must lose its retired line and tag, so it changed too).
                 mod = max(now, old.mod + 1)
-                notes[note.id] = LockedNote(digest, mod, old.added, version, note.question_text)
+                since = old.first_version
+                question = old.question if self.is_released(since) else note.question_text
+                notes[note.id] = LockedNote(
+                    digest, mod, old.added, stamp, question, None if since == stamp else since
+                )
                 changed.append(note.id)
             else:
                 unchanged.append(note.id)
         present = {note.id for note in rendered}
-        removed = sorted((i for i in self.notes if i not in present), key=natural_key)
+        removed = sorted(
+            (i for i, e in self.notes.items() if i not in present and e.retired is None),
+            key=natural_key,
+        )
         changes = Changes(
             added=tuple(added),
             changed=tuple(changed),
@@ -115,7 +185,7 @@ class Lock:
             removed=tuple(removed),
             notetype_changed=old_type is not None and notetype is not old_type,
         )
-        return Lock(notetype, notes), changes
+        return Lock(notetype, notes, self.released), changes
 
     def dumps(self) -> str:
         lines = ["{", f'  "format": {FORMAT},']
@@ -126,23 +196,41 @@ class Lock:
                 "fingerprint": t.fingerprint,
                 "mod": t.mod,
                 "templates": list(t.templates),
+                "version": t.version,
             }
             lines.append(f'  "notetype": {_compact(notetype)},')
+        if self.released is not None:
+            lines.append(f'  "released": {_compact(self.released)},')
         lines.append('  "notes": {')
         ids = sorted(self.notes, key=natural_key)
         for n, note_id in enumerate(ids):
             entry = self.notes[note_id]
-            record = {
+            record: dict[str, object] = {
                 "added": entry.added,
                 "hash": entry.hash,
                 "mod": entry.mod,
                 "question": entry.question,
                 "version": entry.version,
             }
+            if entry.since is not None:
+                record["since"] = entry.since
+            if entry.retired is not None:
+                r = entry.retired
+                record["retired"] = {
+                    "fields": dict(r.fields),
+                    "replaced_by": r.replaced_by,
+                    "tags": list(r.tags),
+                    "version": r.version,
+                }
             comma = "," if n + 1 < len(ids) else ""
             lines.append(f"    {_compact(note_id)}: {_compact(record)}{comma}")
         lines += ["  }", "}", ""]
         return "\n".join(lines)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """`1.10.0` > `1.9.2`: release versions compare as numbers."""
+    return tuple(int(part) for part in version.split("."))
 
 
 def natural_key(note_id: str) -> tuple[tuple[int, int | str], ...]:
@@ -216,14 +304,15 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                 templates=tuple(_typed(raw_type["templates"], list)),
                 fingerprint=_typed(raw_type["fingerprint"], str),
                 mod=_typed(raw_type["mod"], int),
+                version=_version(raw_type.get("version", UNRELEASED)),
             )
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, AttributeError):
             problems.append(
                 Problem(
                     SourceSpan(path, _line_of(path, '"notetype"'), 1),
                     "error",
-                    "damaged notetype entry (needs fields, templates, fingerprint, mod); restore it "
-                    "from the last release's lock in git",
+                    "damaged notetype entry (needs fields, templates, fingerprint, mod, version); "
+                    "restore it from the last release's lock in git",
                 )
             )
     notes: dict[str, LockedNote] = {}
@@ -231,6 +320,17 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
     if not isinstance(raw_notes, dict):
         problems.append(Problem(where, "error", f'"notes" must be an object; {_REPAIR}'))
         return Lock(notetype)
+    released = data.get("released")
+    if released is not None and not (isinstance(released, str) and _VERSION.fullmatch(released)):
+        problems.append(
+            Problem(
+                SourceSpan(path, _line_of(path, '"released"'), 1),
+                "error",
+                f'"released" must be the last released version, like "1.2.0", got {released!r}; '
+                "restore it from the last release's lock in git",
+            )
+        )
+        released = None
     lines = text.split("\n")
     for note_id, raw in raw_notes.items():
         try:
@@ -238,10 +338,12 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                 hash=_typed(raw["hash"], str),
                 mod=_typed(raw["mod"], int),
                 added=_typed(raw["added"], int),
-                version=_typed(raw["version"], str),
+                version=_version(raw["version"]),
                 question=_typed(raw["question"], str),
+                since=_version(raw["since"]) if "since" in raw else None,
+                retired=_retirement(raw["retired"]) if "retired" in raw else None,
             )
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, AttributeError):
             line = next(
                 (n for n, ln in enumerate(lines, 1) if ln.lstrip().startswith(f'"{note_id}"')), 0
             )
@@ -250,10 +352,27 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                     SourceSpan(path, line, 1),
                     "error",
                     f"damaged entry for note #{note_id} (needs added, hash, mod, question, "
-                    f"version); {_REPAIR}",
+                    f"version; since and retired are optional); {_REPAIR}",
                 )
             )
-    return Lock(notetype, notes)
+    return Lock(notetype, notes, released)
+
+
+def _version(value: Any) -> str:
+    if value != UNRELEASED and not _VERSION.fullmatch(_typed(value, str)):
+        raise TypeError("version")
+    return str(value)
+
+
+def _retirement(raw: Any) -> Retirement:
+    fields = _typed(raw["fields"], dict)
+    replaced_by = raw.get("replaced_by")
+    return Retirement(
+        version=_version(raw["version"]),
+        replaced_by=None if replaced_by is None else _typed(replaced_by, str),
+        fields={_typed(k, str): _typed(v, str) for k, v in fields.items()},
+        tags=tuple(_typed(t, str) for t in _typed(raw["tags"], list)),
+    )
 
 
 def _typed(value: Any, kind: type) -> Any:

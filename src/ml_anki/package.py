@@ -22,11 +22,11 @@ import genanki
 
 from . import notetype
 from .config import DeckConfig
-from .lock import Lock, LockedNoteType, natural_key
+from .lock import UNRELEASED, Lock, LockedNoteType, natural_key
 from .render import RenderedNote
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_WHATS_NEW_SHOWN = 12
+_WHATS_NEW_SHOWN = 8
 
 
 class _NoteType(genanki.Model):  # type: ignore[misc]
@@ -104,14 +104,51 @@ def note_ids(lock: Lock) -> dict[str, int]:
     return ids
 
 
+def shown_version(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> str:
+    """`[project] version`, or `<version>+dev` for a build between releases (not a release)."""
+    return lock.shown_version(config.version, {n.id for n in rendered})
+
+
+def _retired_ids(rendered: Sequence[RenderedNote], lock: Lock) -> list[str]:
+    present = {n.id for n in rendered}
+    retired = (i for i, e in lock.notes.items() if e.retired is not None and i not in present)
+    return sorted(retired, key=natural_key)
+
+
 def description(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> str:
-    """Deck overview text: version, size and what changed in this version."""
-    changed = [n for n in rendered if lock.notes[n.id].version == config.version]
-    lines = [f"<b>{html.escape(config.deck_name)}</b> v{config.version} · {len(rendered)}개 노트"]
-    if changed:
-        shown = ", ".join(f"#{n.id}" for n in changed[:_WHATS_NEW_SHOWN])
-        more = f" 외 {len(changed) - _WHATS_NEW_SHOWN}개" if len(changed) > _WHATS_NEW_SHOWN else ""
-        lines.append(f"v{config.version}에서 추가·수정된 노트 {len(changed)}개: {shown}{more}")
+    """Deck overview text: version, size and what is new in this version.
+
+    Anki replaces a learner's deck description on import whenever ours is not empty, so this is
+    where learners read what the release they just imported changed.
+    """
+    shown = shown_version(config, rendered, lock)
+    retired = _retired_ids(rendered, lock)
+    size = f"{len(rendered)}개 노트" + (f" · 폐기된 노트 {len(retired)}개" if retired else "")
+    lines = [f"<b>{html.escape(config.deck_name)}</b> v{shown} · {size}"]
+    added: list[tuple[str, str]] = []
+    changed: list[tuple[str, str]] = []
+    for note in sorted(rendered, key=lambda n: natural_key(n.id)):
+        entry = lock.notes[note.id]
+        if (shown if entry.version == UNRELEASED else entry.version) != shown:
+            continue
+        first = shown if entry.first_version == UNRELEASED else entry.first_version
+        (added if first == shown else changed).append((note.id, note.question_html))
+    removed = [
+        (i, r.fields.get("Question", ""))
+        for i in retired
+        if (r := lock.notes[i].retired) is not None and r.version == shown
+    ]
+    if len(added) == len(rendered) and not retired:
+        lines.append(f"v{shown}: 첫 릴리스")
+    elif added or changed or removed:
+        news = [
+            f"<li>{label} #{note_id} {question}</li>"
+            for label, notes in (("추가", added), ("수정", changed), ("폐기", removed))
+            for note_id, question in notes
+        ]
+        if len(news) > _WHATS_NEW_SHOWN:
+            news[_WHATS_NEW_SHOWN:] = [f"<li>외 {len(news) - _WHATS_NEW_SHOWN}개</li>"]
+        lines.append(f"v{shown}의 새 내용:<ul>{''.join(news)}</ul>")
     return "<br>".join(lines)
 
 
@@ -121,7 +158,9 @@ def write(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> b
     model = note_type(config, lock.notetype)
     deck = genanki.Deck(config.deck_id, config.deck_name, description(config, rendered, lock))
     ids = note_ids(lock)
-    for note in sorted(rendered, key=lambda n: natural_key(n.id)):
+    shown = shown_version(config, rendered, lock)
+    notes: list[tuple[str, dict[str, str], list[str]]] = []
+    for note in rendered:
         locked = lock.notes[note.id]
         fields = {
             "Id": note.id,
@@ -129,19 +168,27 @@ def write(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> b
             "Context": note.context_html,
             "Answer": note.answer_html,
             "References": note.references_html,
-            "Version": locked.version,
+            "Version": shown if locked.version == UNRELEASED else locked.version,
             "Retired": "",
             "Source": "",
             "Extra": "",
         }
+        notes.append((note.id, fields, list(note.tags)))
+    # Anki never deletes a learner's note: a note removed from the sources keeps shipping with
+    # the fields it was released with (else an update would blank them), tagged and marked retired.
+    for note_id in _retired_ids(rendered, lock):
+        retirement = lock.notes[note_id].retired
+        assert retirement is not None
+        notes.append((note_id, dict(retirement.fields), list(retirement.tags)))
+    for note_id, fields, tags in sorted(notes, key=lambda n: natural_key(n[0])):
         deck.add_note(
             _Note(
-                note_id=ids[note.id],
-                mod=locked.mod,
+                note_id=ids[note_id],
+                mod=lock.notes[note_id].mod,
                 model=model,
-                fields=[fields[name] for name, _ in notetype.FIELDS],
-                tags=list(note.tags),
-                guid=genanki.guid_for(config.namespace, note.id),
+                fields=[fields.get(name, "") for name, _ in notetype.FIELDS],
+                tags=tags,
+                guid=genanki.guid_for(config.namespace, note_id),
             )
         )
     media = sorted({m.name: m.path for n in rendered for m in n.media}.items())

@@ -1,0 +1,362 @@
+"""`ml-anki preview`: every card, front and back, as static HTML pages that open in any browser.
+
+Each side is rendered the way Anki renders it: the note type's own templates filled with the very
+fields the package ships, under the note type's CSS, inside `<body class="card">`, with MathJax 3
+configured as Anki configures it. `index.html` holds the toggles and shows `cards.html` in a
+frame, because "phone width" must change the width the card's CSS sees (its media queries answer
+to the frame, not to the window). Figures are copied beside the pages under their media names,
+the bare file names Anki serves them by. Everything is rendered before anything is written.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import re
+import sqlite3
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import lock as lock_mod
+from . import notetype, package
+from .build import Progress, check
+from .config import DeckConfig
+from .errors import Problem, SourceError, SourceSpan, has_errors
+from .files import atomic_write
+
+MATHJAX_URL = "https://cdn.jsdelivr.net/npm/mathjax@3.2.2/es5/tex-chtml-full.js"
+"""The MathJax 3 build Anki bundles (tex-chtml-full), at the version the browser test pins."""
+
+PHONE_WIDTH = 390
+"""CSS pixels: a common phone (iPhone 12–15); cards must read well from 360 to 430."""
+
+MATHJAX_CONFIG: Mapping[str, object] = {
+    "tex": {
+        "inlineMath": [["\\(", "\\)"]],
+        "displayMath": [["\\[", "\\]"]],
+        "processEscapes": False,
+        "processEnvironments": False,
+        "processRefs": False,
+        "packages": {"[+]": ["mathtools", "mhchem"], "[-]": ["noundefined"]},
+    },
+    "loader": {"load": ["[tex]/mathtools", "[tex]/mhchem"]},
+    "options": {"ignoreHtmlClass": "tex2jax_ignore", "processHtmlClass": "tex2jax_process"},
+}
+"""Anki's own MathJax settings (its `ts/mathjax` config), with two deliberate differences.
+
+Anki adds `noerrors`, which shows a broken formula as its raw source, and keeps `noundefined`,
+which shows an unknown macro as red text: on a card both look like ordinary content. Here both
+are left out, so every TeX mistake becomes a MathJax error (`mjx-merror`): red in the preview,
+and detectable by the browser test.
+"""
+
+_TEMPLATE_TAG = re.compile(r"\{\{([#^/]?)([^{}]*)\}\}")
+_EMPTY_FIELD = re.compile(r"^(?:\s|</?(?:br|div) ?/?>)*$", re.IGNORECASE)
+"""Anki's test for an empty field (rslib `field_is_empty`): whitespace, `<br>` and `<div>` only."""
+
+
+@dataclass(frozen=True, slots=True)
+class CardSides:
+    """One note's card as Anki shows it, without the note type's CSS."""
+
+    note_id: str
+    front_html: str
+    back_html: str
+    where: SourceSpan | None
+    """Where the note starts in the cards, so an author can go from the preview to the source;
+    None for a retired note, which ships without being in the cards."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewResult:
+    index: Path
+    """The page to open: toggles for night mode and phone width, the cards in a frame."""
+    cards: tuple[CardSides, ...]
+    media_count: int
+    warnings: tuple[Problem, ...]
+
+
+def fill_template(template: str, fields: Mapping[str, str], front_side: str = "") -> str:
+    """Anki's template language as our templates use it: `{{Field}}`, `{{#F}}…{{/F}}`,
+    `{{^F}}…{{/F}}` and `{{FrontSide}}`. Anything else is a bug in `templates/`."""
+    values = {**fields, "FrontSide": front_side}
+    parts: list[str] = []
+    sections: list[tuple[str, bool]] = []
+    position = 0
+    for tag in _TEMPLATE_TAG.finditer(template):
+        shown = all(visible for _, visible in sections)
+        if shown:
+            parts.append(template[position : tag.start()])
+        position = tag.end()
+        kind, name = tag.group(1), tag.group(2).strip()
+        if name not in values:
+            raise ValueError(f"template tag {tag.group(0)!r}: no such field (or filter) here")
+        if kind in ("#", "^"):
+            filled = not _EMPTY_FIELD.match(values[name])
+            sections.append((name, filled if kind == "#" else not filled))
+        elif kind == "/":
+            if not sections or sections[-1][0] != name:
+                raise ValueError(f"template tag {tag.group(0)!r} closes a section never opened")
+            sections.pop()
+        elif shown:
+            parts.append(values[name])
+    if sections:
+        raise ValueError(f"template section {{{{#{sections[-1][0]}}}}} is never closed")
+    parts.append(template[position:])
+    return "".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Shipped:
+    """What a package gives Anki to render cards with."""
+
+    fields: Mapping[str, Mapping[str, str]]
+    """Every note's fields by name, by the note's `Id`."""
+    media: Mapping[str, bytes]
+    """Media files by the name cards use for them."""
+
+
+def shipped(apkg: bytes) -> Shipped:
+    """The notes' fields and the media in a package, read back from its bytes: the preview shows
+    exactly what the deck ships, retired notes included, never a copy of how it is made."""
+    with zipfile.ZipFile(io.BytesIO(apkg)) as archive:
+        collection = archive.read("collection.anki2")
+        index: dict[str, str] = json.loads(archive.read("media"))
+        media = {name: archive.read(number) for number, name in index.items()}
+    database = sqlite3.connect(":memory:")
+    try:
+        database.deserialize(collection)
+        rows = database.execute("select flds from notes").fetchall()
+    finally:
+        database.close()
+    names = [name for name, _ in notetype.FIELDS]
+    notes = {}
+    for (joined,) in rows:
+        fields = dict(zip(names, joined.split("\x1f"), strict=True))
+        notes[fields["Id"]] = fields
+    return Shipped(notes, media)
+
+
+def card_sides(
+    fields: Mapping[str, Mapping[str, str]],
+    where: Mapping[str, SourceSpan],
+    look: notetype.NoteTypeLook,
+) -> tuple[CardSides, ...]:
+    """Every note's front and back, in the study guide's order."""
+    sides = []
+    for note_id in sorted(fields, key=lock_mod.natural_key):
+        front = fill_template(look.front_html, fields[note_id])
+        back = fill_template(look.back_html, fields[note_id], front_side=front)
+        sides.append(CardSides(note_id, front, back, where.get(note_id)))
+    return tuple(sides)
+
+
+def is_url(value: str) -> bool:
+    # One letter before the colon is a Windows drive (C:\…), not a scheme.
+    return len(urlsplit(value).scheme) > 1
+
+
+def mathjax_src(value: str, out_dir: Path) -> str:
+    """A URL stays as given; a local file becomes a path relative to the preview's folder, so
+    the preview also works offline and when the folder is served over HTTP."""
+    if is_url(value):
+        return value
+    relative = os.path.relpath(Path(value).resolve(), out_dir.resolve())
+    return Path(relative).as_posix()
+
+
+def write(
+    config: DeckConfig, out_dir: Path, mathjax: str, progress: Progress | None = None
+) -> PreviewResult:
+    """Render every card and write `index.html`, `cards.html` and the figures into `out_dir`.
+
+    `mathjax` is the script's URL or local path. Nothing is written when a card has an error.
+    """
+    checked = check(config, progress)
+    if has_errors(list(checked.problems)):
+        raise SourceError(list(checked.problems))
+    look = notetype.look()
+    # The cards show what the next build would ship (the version line included: the lock's
+    # version for unchanged notes, this one for new and edited notes), so build that package,
+    # in memory only, and read its fields back.
+    lock, _ = lock_mod.load(config.lock_path).updated_with(
+        checked.rendered,
+        schema=notetype.schema(),
+        fingerprint=look.fingerprint,
+        version=config.version,
+        now=config.now,
+        path=config.lock_path,
+    )
+    deck = shipped(package.write(config, checked.rendered, lock))
+    sides = card_sides(deck.fields, {n.id: n.where for n in checked.rendered}, look)
+    index_html = index_page(config, sides)
+    cards_html = cards_page(config, sides, look.css, mathjax_src(mathjax, out_dir))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, data in sorted(deck.media.items()):
+        target = out_dir / name
+        if not target.is_file() or target.read_bytes() != data:
+            atomic_write(target, data)
+    atomic_write(out_dir / "cards.html", cards_html.encode())
+    atomic_write(out_dir / "index.html", index_html.encode())
+    warnings = tuple(p for p in checked.problems if p.severity == "warning")
+    return PreviewResult(out_dir / "index.html", sides, len(deck.media), warnings)
+
+
+def _title(config: DeckConfig) -> str:
+    return html.escape(f"{config.deck_name} v{config.version}")
+
+
+def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
+    """The toolbar page: night mode and phone width toggles, a note picker, the cards' frame."""
+    options = "\n".join(
+        f'<option value="{html.escape(s.note_id)}">#{html.escape(s.note_id)}</option>'
+        for s in sides
+    )
+    return f"""<!doctype html>
+<html lang="ko">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="ml-anki preview">
+<title>{_title(config)} · preview</title>
+<style>
+{_INDEX_CSS}
+</style>
+</head>
+<body>
+<header class="bar">
+<strong>{_title(config)}</strong>
+<span class="count">{len(sides)} notes · front and back</span>
+<label><input type="checkbox" id="night"> Night mode</label>
+<label><input type="checkbox" id="phone" checked> Phone width ({PHONE_WIDTH} px)</label>
+<label>Go to <select id="jump">
+{options}
+</select></label>
+</header>
+<main><iframe id="cards" src="cards.html" title="cards"></iframe></main>
+<script>
+{_INDEX_JS}
+</script>
+</body>
+</html>
+"""
+
+
+def cards_page(config: DeckConfig, sides: Sequence[CardSides], css: str, mathjax: str) -> str:
+    """Every card side under the note type's CSS, in `<body class="card">` as Anki has it."""
+    notes = "\n".join(_note_section(s) for s in sides)
+    return f"""<!doctype html>
+<html lang="ko">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="ml-anki preview">
+<title>{_title(config)} · cards</title>
+<style>
+{css}
+</style>
+<style>
+{_CARDS_CSS}
+</style>
+<script>
+window.MathJax = {json.dumps(MATHJAX_CONFIG)};
+</script>
+<script id="MathJax-script" async src="{html.escape(mathjax)}"></script>
+</head>
+<body class="card">
+{notes}
+<script>
+{_CARDS_JS}
+</script>
+</body>
+</html>
+"""
+
+
+def _note_section(sides: CardSides) -> str:
+    note_id = html.escape(sides.note_id)
+    if sides.where is None:
+        where = "retired: no longer in the cards"
+    else:
+        where = html.escape(f"{Path(sides.where.path).as_posix()}:{sides.where.line}")
+    return f"""<section class="mlp-note" id="note-{note_id}">
+<div class="mlp-head"><a href="#note-{note_id}">#{note_id}</a><span>{where}</span></div>
+<div class="mlp-side mlp-front" data-side="front"><div class="mlp-label">front</div>
+{sides.front_html}
+</div>
+<div class="mlp-side mlp-back" data-side="back"><div class="mlp-label">back</div>
+{sides.back_html}
+</div>
+</section>"""
+
+
+_INDEX_CSS = """\
+html, body { height: 100%; margin: 0; }
+body { display: flex; flex-direction: column; background: #eaeef2; color: #1f2328;
+  font: 14px/1.4 -apple-system, BlinkMacSystemFont, "Segoe UI", "Noto Sans KR", sans-serif; }
+body.night { background: #0d1117; color: #e6edf3; }
+.bar { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem 1.2rem;
+  padding: 0.5rem 1rem; border-bottom: 1px solid #d0d7de; background: inherit; }
+body.night .bar { border-color: #3d444d; }
+.bar .count { opacity: 0.7; }
+.bar label { display: inline-flex; align-items: center; gap: 0.3rem; cursor: pointer; }
+main { flex: 1; display: flex; justify-content: center; min-height: 0; padding: 0.75rem; }
+#cards { flex: 1; width: 100%; height: 100%; border: 1px solid #d0d7de; background: #fff; }
+#cards.phone { flex: 0 0 auto; width: 390px; border: 10px solid #24292f; border-radius: 24px; }
+body.night #cards { background: #1e1e1e; border-color: #3d444d; }
+body.night #cards.phone { border-color: #000; }"""
+
+_INDEX_JS = """\
+const frame = document.getElementById("cards");
+const night = document.getElementById("night");
+const phone = document.getElementById("phone");
+const jump = document.getElementById("jump");
+// Pages opened from disk are separate origins to the browser: talk to the frame by message.
+function apply() {
+  document.body.classList.toggle("night", night.checked);
+  frame.classList.toggle("phone", phone.checked);
+  frame.contentWindow.postMessage({ nightMode: night.checked }, "*");
+}
+night.addEventListener("change", apply);
+phone.addEventListener("change", apply);
+frame.addEventListener("load", apply);
+jump.addEventListener("change", () => frame.contentWindow.postMessage({ show: jump.value }, "*"));
+apply();"""
+
+_CARDS_CSS = """\
+/* Preview only: the frame around each card. The cards themselves use the note type's CSS. */
+.mlp-note { border-bottom: 0.6rem solid #d0d7de; padding-bottom: 0.5rem; }
+.mlp-head { display: flex; justify-content: space-between; gap: 1rem; padding: 0.4rem 1rem 0;
+  font: 0.75rem/1.4 ui-monospace, Menlo, Consolas, monospace; color: #656d76; }
+.mlp-head a { color: inherit; font-weight: bold; }
+.mlp-side + .mlp-side { border-top: 1px dashed #d0d7de; }
+.mlp-label { padding: 0.3rem 1rem 0; font: 0.7rem/1.2 ui-monospace, Menlo, Consolas, monospace;
+  letter-spacing: 0.08em; text-transform: uppercase; color: #8c959f; }
+@media (min-width: 64rem) {
+  /* Wide enough for two phones: front and back side by side. */
+  .mlp-note { display: grid; grid-template-columns: 1fr 1fr; align-items: start; }
+  .mlp-head { grid-column: 1 / -1; }
+  .mlp-side + .mlp-side { border-top: 0; border-left: 1px dashed #d0d7de; }
+}
+.card.nightMode .mlp-note { border-color: #0d1117; }
+.card.nightMode .mlp-side + .mlp-side { border-color: #3d444d; }
+.card.nightMode .mlp-head, .card.nightMode .mlp-label { color: #8b949e; }"""
+
+_CARDS_JS = """\
+const notes = [...document.querySelectorAll("section.mlp-note")];
+let reading = null;  // the note at the top of the frame, kept in view when the width changes
+addEventListener("scroll", () => {
+  reading = notes.find((note) => note.getBoundingClientRect().bottom > 1) ?? null;
+}, { passive: true });
+addEventListener("resize", () => reading?.scrollIntoView());
+addEventListener("message", (event) => {
+  const wish = event.data || {};
+  if ("nightMode" in wish) document.body.classList.toggle("nightMode", Boolean(wish.nightMode));
+  if (wish.show) document.getElementById("note-" + wish.show)?.scrollIntoView();
+});"""

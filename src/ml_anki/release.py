@@ -1,0 +1,378 @@
+"""`ml-anki release`: ship the next version of the deck, or refuse when it would hurt learners.
+
+Top to bottom: check the sources, decide the version, compare with the lock (refusals), stamp
+every change since the last release with the new version and the release time, retire the notes
+that left the sources, render the changelog section, package. Files are written only after all
+of that succeeded, each atomically, the lock last: it records the release, so an interrupted
+release leaves the lock naming the previous one, and running it again finishes it (without the
+bump when pyproject.toml already names the new version; a leftover changelog section is replaced).
+
+Why the release time: Anki applies an update only when its mod is newer than the learner's copy.
+Stamping every change with the release time, rather than with when it was edited, means a
+learner who imported the previous release late still gets all of this one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from . import apkg, changelog, notetype
+from . import lock as lock_mod
+from .errors import Problem, SourceError, SourceSpan, has_errors
+from .files import atomic_write
+from .lock import Lock, LockedNote, Retirement, natural_key, version_key
+
+if TYPE_CHECKING:
+    from .build import Progress
+    from .config import DeckConfig
+    from .render import RenderedNote
+
+Bump = Literal["major", "minor", "patch"]
+CHANGELOG = "CHANGELOG.md"
+_PROJECT_TABLE = re.compile(r"^\[project\][ \t]*(#.*)?$")
+_TABLE = re.compile(r"^\[")
+_VERSION_LINE = re.compile(r"""^(\s*version\s*=\s*)(["'])([^"']*)\2""")
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseResult:
+    version: str
+    previous: str | None
+    """The release before this one; None for the first."""
+    package_path: Path
+    section: changelog.Section
+    commit: tuple[Path, ...]
+    """What the maintainer commits: pyproject.toml, the lock, CHANGELOG.md, cards and media."""
+    warnings: tuple[Problem, ...]
+
+
+def next_version(current: str, bump: Bump | None) -> str:
+    """`1.2.3` + minor → `1.3.0`; no bump releases `current` as it is (e.g. the first release)."""
+    major, minor, patch = version_key(current)
+    if bump == "major":
+        return f"{major + 1}.0.0"
+    if bump == "minor":
+        return f"{major}.{minor + 1}.0"
+    if bump == "patch":
+        return f"{major}.{minor}.{patch + 1}"
+    return current
+
+
+def release(
+    config: DeckConfig,
+    bump: Bump | None = None,
+    *,
+    replaced_by: Mapping[str, str] | None = None,
+    reworded: Collection[str] = (),
+    previous_package: Path | None = None,
+    progress: Progress | None = None,
+) -> ReleaseResult:
+    """Check, refuse or release; see the module docstring. Writes only when nothing refuses."""
+    from . import build, package
+
+    replaced_by = dict(replaced_by or {})
+    checked = build.check(config, progress)
+    if has_errors(list(checked.problems)):
+        raise SourceError(list(checked.problems))
+    rendered = {note.id: note for note in checked.rendered}
+    old = lock_mod.load(config.lock_path)
+    version = next_version(config.version, bump)
+    if old.released is not None and version_key(version) <= version_key(old.released):
+        raise SourceError.single(
+            _pyproject_span(config),
+            f"v{version} is not newer than the last release, v{old.released} (recorded in "
+            f"{config.lock_path.name}); name the next version: ml-anki release patch, minor or major",
+        )
+    # Refuses a changed note type schema, with what it would do to learners' imports.
+    stamped, _ = old.updated_with(
+        checked.rendered,
+        schema=notetype.schema(),
+        fingerprint=notetype.look().fingerprint,
+        version=version,
+        now=config.now,
+        path=config.lock_path,
+    )
+    leaving = [i for i, e in old.notes.items() if i not in rendered and e.retired is None]
+    retiring = sorted(
+        (i for i in leaving if old.is_released(old.notes[i].first_version)), key=natural_key
+    )
+    problems = _reused_ids(old, rendered, reworded) + _bad_replacements(
+        replaced_by, retiring, rendered
+    )
+    if problems:
+        raise SourceError(problems)
+
+    pending = sorted(
+        (i for i in rendered if not old.is_released(stamped.notes[i].version)), key=natural_key
+    )
+    assert stamped.notetype is not None
+    notetype_pending = not old.is_released(stamped.notetype.version)
+    if old.released is not None and not (pending or retiring or notetype_pending):
+        raise SourceError.single(
+            SourceSpan(config.lock_path),
+            f"nothing changed since v{old.released}: every note, figure and the card templates "
+            f"are as released, so learners would get nothing new; edit the cards first "
+            f"(ml-anki diff {_release_file(config, old.released)} shows what differs)",
+        )
+    retirements = (
+        _retirements(config, old, retiring, replaced_by, rendered, version, previous_package)
+        if retiring
+        else {}
+    )
+
+    notes: dict[str, LockedNote] = {}
+    for note_id, entry in stamped.notes.items():
+        if note_id in retirements:
+            notes[note_id] = retirements[note_id]
+        elif note_id in leaving:
+            continue  # never shipped: no learner has it, so there is nothing to retire
+        elif note_id in pending:
+            first = entry.first_version if old.is_released(entry.first_version) else version
+            notes[note_id] = replace(
+                entry,
+                version=version,
+                since=None if first == version else first,
+                # The edit already got a mod above the released one; the release time is later.
+                mod=max(config.now, entry.mod),
+                question=rendered[note_id].question_text,
+            )
+        else:
+            notes[note_id] = entry
+    notetype_entry = stamped.notetype
+    if notetype_pending:
+        notetype_entry = replace(
+            notetype_entry, version=version, mod=max(config.now, notetype_entry.mod)
+        )
+    released = Lock(notetype_entry, notes, released=version)
+
+    section = _section(
+        config, old, released, rendered, pending, retirements, reworded, notetype_pending
+    )
+    released_config = replace(config, version=version)
+    apkg_bytes = package.write(released_config, checked.rendered, released)
+    changelog_path = config.root / CHANGELOG
+    existing = changelog_path.read_text(encoding="utf-8") if changelog_path.is_file() else None
+    changelog_text = changelog.with_section(existing, section, config.tag_prefix)
+    pyproject_path = config.root / "pyproject.toml"
+    pyproject_text = None
+    if version != config.version:
+        pyproject_text = _with_version(pyproject_path.read_text(encoding="utf-8"), version, config)
+
+    # Every check passed: write. The lock goes last because it is what records the release.
+    atomic_write(released_config.package_path, apkg_bytes)
+    atomic_write(changelog_path, changelog_text.encode())
+    if pyproject_text is not None:
+        atomic_write(pyproject_path, pyproject_text.encode())
+    atomic_write(config.lock_path, released.dumps().encode())
+    return ReleaseResult(
+        version=version,
+        previous=old.released,
+        package_path=released_config.package_path,
+        section=section,
+        commit=tuple(
+            path
+            for path in (
+                pyproject_path,
+                config.lock_path,
+                changelog_path,
+                config.cards_dir,
+                config.media_dir,
+            )
+            if path.exists()
+        ),
+        warnings=tuple(p for p in checked.problems if p.severity == "warning"),
+    )
+
+
+def _reused_ids(
+    old: Lock, rendered: Mapping[str, RenderedNote], reworded: Collection[str]
+) -> list[Problem]:
+    """An id is a promise that it is the same card: learners keep its review history."""
+    problems = []
+    for note_id, note in rendered.items():
+        entry = old.notes.get(note_id)
+        if entry is None or not old.is_released(entry.first_version):
+            continue
+        if entry.question != note.question_text and note_id not in reworded:
+            problems.append(
+                Problem(
+                    note.where,
+                    "error",
+                    f"note #{note_id} was released asking {entry.question!r} and now asks "
+                    f"{note.question_text!r}; learners would keep the old question's review "
+                    f"history for the new one. Give the new question a new id, or, if this only "
+                    f"rewords the same question, release with --reworded {note_id}",
+                )
+            )
+    return problems
+
+
+def _bad_replacements(
+    replaced_by: Mapping[str, str], retiring: list[str], rendered: Mapping[str, RenderedNote]
+) -> list[Problem]:
+    where = SourceSpan(Path("--replaced-by"))
+    problems = []
+    for old_id, new_id in sorted(replaced_by.items()):
+        if old_id not in retiring:
+            leaving = ", ".join(f"#{i}" for i in retiring) or "none"
+            problems.append(
+                Problem(
+                    where,
+                    "error",
+                    f"#{old_id} is not a released note leaving the cards in this release "
+                    f"(leaving: {leaving})",
+                )
+            )
+        if new_id not in rendered:
+            problems.append(
+                Problem(
+                    where, "error", f"#{new_id} (the replacement of #{old_id}) is not in the cards"
+                )
+            )
+    return problems
+
+
+def _retirements(
+    config: DeckConfig,
+    old: Lock,
+    retiring: list[str],
+    replaced_by: Mapping[str, str],
+    rendered: Mapping[str, RenderedNote],
+    version: str,
+    previous_package: Path | None,
+) -> dict[str, LockedNote]:
+    """The retired lock entries, with the fields each note was last released with.
+
+    Those fields come from the previous release's package: learners have exactly them, and an
+    update with other (or empty) fields would overwrite their copy. They are then kept in the
+    lock, so every later release ships the retired note without needing that package again.
+    """
+    import genanki
+
+    assert old.released is not None
+    path = previous_package or _release_file(config, old.released)
+    ids = ", ".join(f"#{i}" for i in retiring)
+    try:
+        previous = apkg.read(path)
+    except apkg.UnreadablePackage as exc:
+        raise SourceError.single(
+            SourceSpan(exc.path),
+            f"{exc.reason}; {ids} left the cards, and to keep shipping them retired (learners "
+            f"keep their copy) ml-anki needs the fields they were released with: put the "
+            f"v{old.released} release's .apkg here or pass --previous FILE, or restore the notes",
+        ) from None
+    retired_tag = f"{config.tag_prefix}::retired"
+    entries: dict[str, LockedNote] = {}
+    missing = []
+    for note_id in retiring:
+        shipped = previous.notes.get(genanki.guid_for(config.namespace, note_id))
+        if shipped is None:
+            missing.append(f"#{note_id}")
+            continue
+        line = f"v{version}에서 폐기됨"
+        replacement = replaced_by.get(note_id)
+        if replacement is not None:
+            line += f" · 대체: #{replacement} {rendered[replacement].question_html}"
+        fields = {name: shipped.fields.get(name, "") for name, _ in notetype.FIELDS}
+        fields.update(Id=note_id, Version=version, Retired=line)
+        entry = old.notes[note_id]
+        first = entry.first_version
+        entries[note_id] = replace(
+            entry,
+            version=version,
+            since=None if first == version else first,
+            mod=max(config.now, entry.mod + 1),
+            retired=Retirement(
+                version=version,
+                replaced_by=replacement,
+                fields=fields,
+                tags=tuple(t for t in shipped.tags if t != retired_tag) + (retired_tag,),
+            ),
+        )
+    if missing:
+        raise SourceError.single(
+            SourceSpan(path),
+            f"{', '.join(missing)} left the cards but are not in this package, so their released "
+            f"fields are unknown; is it really the v{old.released} release? Pass the right file "
+            f"with --previous FILE",
+        )
+    return entries
+
+
+def _section(
+    config: DeckConfig,
+    old: Lock,
+    released: Lock,
+    rendered: Mapping[str, RenderedNote],
+    pending: list[str],
+    retirements: Mapping[str, LockedNote],
+    reworded: Collection[str],
+    notetype_changed: bool,
+) -> changelog.Section:
+    added, changed = [], []
+    for note_id in pending:
+        before = old.notes.get(note_id)
+        question = rendered[note_id].question_text
+        if before is None or not old.is_released(before.first_version):
+            added.append(changelog.Entry(note_id, question))
+        elif before.retired is not None:
+            added.append(changelog.Entry(note_id, question, "restored"))
+        else:
+            detail = (
+                "question reworded" if note_id in reworded and before.question != question else ""
+            )
+            changed.append(changelog.Entry(note_id, question, detail))
+    removed = []
+    for note_id, entry in retirements.items():
+        assert entry.retired is not None
+        by = entry.retired.replaced_by
+        removed.append(changelog.Entry(note_id, entry.question, f"replaced by #{by}" if by else ""))
+    return changelog.Section(
+        version=released.released or "",
+        released=config.now,
+        notes=len(rendered),
+        retired=sum(1 for e in released.notes.values() if e.retired is not None),
+        added=tuple(added),
+        changed=tuple(changed),
+        removed=tuple(sorted(removed, key=lambda e: natural_key(e.note_id))),
+        notetype_changed=notetype_changed and old.released is not None,
+    )
+
+
+def _release_file(config: DeckConfig, version: str) -> Path:
+    return config.out_dir / f"{config.deck_slug}-v{version}.apkg"
+
+
+def _pyproject_span(config: DeckConfig) -> SourceSpan:
+    path = config.root / "pyproject.toml"
+    line = _version_line(path.read_text(encoding="utf-8").split("\n"))
+    return SourceSpan(path, line + 1 if line is not None else 0)
+
+
+def _version_line(lines: list[str]) -> int | None:
+    """Index of the `version = "…"` line of the `[project]` table."""
+    in_project = False
+    for n, line in enumerate(lines):
+        if _TABLE.match(line):
+            in_project = bool(_PROJECT_TABLE.match(line.strip()))
+        elif in_project and _VERSION_LINE.match(line):
+            return n
+    return None
+
+
+def _with_version(text: str, version: str, config: DeckConfig) -> str:
+    """pyproject.toml with only its `[project] version` line changed."""
+    lines = text.split("\n")
+    n = _version_line(lines)
+    if n is None:
+        raise SourceError.single(
+            SourceSpan(config.root / "pyproject.toml"),
+            f"cannot find the [project] version line to set it to {version}; write it on one line "
+            f'as version = "{config.version}"',
+        )
+    lines[n] = _VERSION_LINE.sub(lambda m: f"{m[1]}{m[2]}{version}{m[2]}", lines[n], count=1)
+    return "\n".join(lines)

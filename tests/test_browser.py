@@ -1,0 +1,274 @@
+"""The real deck in a real browser: every card side as Anki renders it, on a phone, day and night.
+
+The card HTML comes from the official `anki` library after importing the built deck (the note
+type's CSS included), inside `<body class="card">` as every Anki client has it, typeset by
+MathJax 3 with Anki's configuration (minus the extensions that hide errors). Headless Chromium
+shows it at a phone's size (390 px, device metrics) by way of tests/browser/check_cards.mjs.
+Screenshots of a sample of cards land in test-artifacts/screenshots/ for a person to look at.
+
+Needs Debian's `chromium` and `npm ci` (MathJax and playwright-core); without them the test is
+skipped, unless ML_ANKI_REQUIRE_BROWSER=1 (as in CI), which makes a missing browser a failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import Project
+from learner import Learner
+from ml_anki import build as build_mod
+from ml_anki import config as config_mod
+from ml_anki.lock import natural_key
+from ml_anki.preview import MATHJAX_CONFIG, PHONE_WIDTH
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKER = ROOT / "tests" / "browser" / "check_cards.mjs"
+NODE_MODULES = ROOT / "node_modules"
+MATHJAX = NODE_MODULES / "mathjax" / "es5" / "tex-chtml-full.js"
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+PHONE_HEIGHT = 844
+TIME_LIMIT_S = 170
+
+
+@dataclass(frozen=True)
+class Page:
+    label: str
+    """How a failure names the page: `#12-1 back`."""
+    html: str
+    shot: str | None = None
+    """Screenshot file stem, for the pages a person should look at."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    label: str
+    mode: str
+    problems: list[str]
+
+
+def _missing_browser() -> str | None:
+    node = shutil.which("node")
+    if not CHROMIUM.is_file():
+        return f"{CHROMIUM} not found (apt-get install chromium fonts-noto-cjk)"
+    if node is None:
+        return "node not found (apt-get install nodejs npm)"
+    if not MATHJAX.is_file() or not (NODE_MODULES / "playwright-core").is_dir():
+        return (
+            "MathJax / playwright-core missing from node_modules (run `npm ci` in the repository)"
+        )
+    return None
+
+
+@pytest.fixture
+def browser() -> None:
+    reason = _missing_browser()
+    if reason is not None:
+        if os.environ.get("ML_ANKI_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"ML_ANKI_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(f"real-browser test: {reason}")
+
+
+def anki_page(card_html: str) -> str:
+    """A card as Anki's reviewer shows it: `<body class="card">`, MathJax with Anki's settings."""
+    return f"""<!doctype html>
+<html lang="ko">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script>window.MathJax = {json.dumps(MATHJAX_CONFIG)};</script>
+<script src="{html.escape(MATHJAX.as_uri())}"></script>
+</head>
+<body class="card"><div id="qa">{card_html}</div></body>
+</html>
+"""
+
+
+def run_in_browser(
+    pages: Sequence[Page], where: Path, screenshots: Path | None = None, scale: int = 1
+) -> list[Checked]:
+    """Every page checked in day and in night mode; screenshots saved for the pages with a `shot`."""
+    where.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for number, page in enumerate(pages):
+        path = where / f"page-{number:03d}.html"
+        path.write_text(page.html, encoding="utf-8")
+        entries.append({"label": page.label, "url": path.as_uri(), "shot": page.shot})
+    manifest = where / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "chromium": str(CHROMIUM),
+                "width": PHONE_WIDTH,
+                "height": PHONE_HEIGHT,
+                "workers": 2,
+                "scale": scale,
+                "screenshots": str(screenshots) if screenshots else None,
+                "pages": entries,
+            }
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        ["node", str(CHECKER), str(manifest)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT_S,
+        check=False,
+    )
+    assert done.returncode == 0, f"the browser check itself failed:\n{done.stderr}"
+    report = json.loads(done.stdout)
+    checked = [Checked(p["label"], p["mode"], p["problems"]) for p in report["pages"]]
+    assert sorted((c.label, c.mode) for c in checked) == sorted(
+        (p.label, mode) for p in pages for mode in ("day", "night")
+    ), "every page was checked in day and in night mode"
+    return checked
+
+
+def failures(checked: Sequence[Checked]) -> list[str]:
+    return [f"{c.label} ({c.mode}): {problem}" for c in checked for problem in c.problems]
+
+
+def _sample(fields: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Note id → why a person should look at it: one card for each thing that can go wrong."""
+    wanted = {
+        "a sub-question with its parent as context": lambda f: f["Context"] != "",
+        "display math": lambda f: 'class="arithmatex">\\[' in f["Answer"],
+        "a code block": lambda f: 'class="highlight"' in f["Answer"],
+        "a table": lambda f: "<table" in f["Answer"],
+        "a figure": lambda f: "<img" in f["Answer"],
+    }
+    sample: dict[str, str] = {}
+    for why, wanted_here in wanted.items():
+        note_id = next((i for i, f in fields.items() if wanted_here(f)), None)
+        if note_id is not None:
+            sample[note_id] = f"{sample[note_id]}, {why}" if note_id in sample else why
+    return sample
+
+
+def test_every_card_of_the_real_deck_reads_well_on_a_phone_day_and_night(
+    browser: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Build into tmp_path with a copy of the committed lock, which stays untouched.
+    lock = tmp_path / "ml-anki.lock"
+    if (ROOT / "ml-anki.lock").exists():
+        lock.write_bytes((ROOT / "ml-anki.lock").read_bytes())
+    config = dataclasses.replace(config_mod.load(ROOT), out_dir=tmp_path / "dist", lock_path=lock)
+    deck = build_mod.build(config).path
+    pages_dir = tmp_path / "pages"
+    learner = Learner(tmp_path / "learner" / "collection.anki2")
+    try:
+        learner.import_deck(deck)
+        notes = learner.notes()
+        # Anki serves a card's media by bare file name from the collection's media folder.
+        shutil.copytree(learner.col.media.dir(), pages_dir)
+        fields = {i: {k: v for k, v in n.items()} for i, n in notes.items()}
+        sample = _sample(fields)
+        pages = []
+        for note_id, note in sorted(notes.items(), key=lambda item: natural_key(item[0])):
+            card = note.cards()[0]
+            shot = f"{note_id}-{{side}}" if note_id in sample else None
+            for side, card_html in (("front", card.question()), ("back", card.answer())):
+                name = shot.format(side=side) if shot else None
+                pages.append(Page(f"#{note_id} {side}", anki_page(card_html), name))
+    finally:
+        learner.close()
+    assert len(pages) == 2 * len(notes) > 80
+
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    # Twice the pixels, as on a phone's screen: what a person looks at must be sharp.
+    checked = run_in_browser(pages, pages_dir, SCREENSHOTS, scale=2)
+    with capsys.disabled():
+        print(f"\nscreenshots of {len(sample)} cards, day and night: {SCREENSHOTS}")
+        for note_id, why in sample.items():
+            print(f"  #{note_id}: {why}")
+    problems = failures(checked)
+    assert not problems, f"{len(problems)} problems on the cards:\n" + "\n".join(problems)
+
+
+BROKEN_CARDS = {
+    "bad TeX": r"<p>\(x^2^3\)</p>",
+    "unbalanced brace": r"<p>\(\frac{1}{\)</p>",
+    "unknown macro": r"<p>\(\foo x\)</p>",
+    "unclosed delimiter": r"<p>값은 \(x + 1 이다</p>",
+    "missing figure": '<img src="nowhere.svg" alt="">',
+    "wide block": '<div style="width: 700px">넓은 상자</div>',
+    "wide figure": '<img src="wide.svg" style="max-width: none" alt="">',
+    "faint text": '<p style="color: #bbbbbb">흐린 글씨</p>',
+    "fine": r"<p>\(\sigma(x) = \frac{1}{1+e^{-x}}\)</p><pre><code>print('\(')</code></pre>",
+}
+
+
+def test_the_browser_check_reports_each_kind_of_broken_card(browser: None, tmp_path: Path) -> None:
+    """The check fails on each thing it promises to catch, naming the page and the mode."""
+    pages_dir = tmp_path / "pages"
+    pages_dir.mkdir()
+    (pages_dir / "wide.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="10"/>', encoding="utf-8"
+    )
+    pages = [Page(label, anki_page(card)) for label, card in BROKEN_CARDS.items()]
+    problems = {
+        (c.label, c.mode): [p.split(" (")[0] if "scrolls" in p else p for p in c.problems]
+        for c in run_in_browser(pages, pages_dir)
+    }
+    day = {label: problems[(label, "day")] for label in BROKEN_CARDS}
+    assert day == {
+        "bad TeX": [r'MathJax error: Double exponent: use braces to clarify in "x^2^3"'],
+        "unbalanced brace": [r'TeX left untypeset: "\\(\\frac{1}{\\)"'],
+        "unknown macro": [r'MathJax error: Undefined control sequence \foo in "\\foo x"'],
+        "unclosed delimiter": [r'TeX left untypeset: "값은 \\(x + 1 이다"'],
+        "missing figure": ["image nowhere.svg did not load"],
+        "wide block": ["page scrolls sideways: 708 px of content on a 390 px screen"],
+        "wide figure": [
+            "page scrolls sideways: 1008 px of content on a 390 px screen",
+            "image wide.svg is 1000 px wide on a 390 px screen",
+        ],
+        "faint text": [
+            'text too faint to read (contrast 1.9:1, needs 4.5:1): <p> "흐린 글씨"',
+        ],
+        "fine": [],
+    }
+    # Without the note type's CSS, night mode changes nothing but the class: same findings.
+    assert {label: problems[(label, "night")] for label in BROKEN_CARDS} == day
+
+
+def test_the_preview_typesets_and_its_toggles_work_in_a_browser(
+    browser: None, project: Project, tmp_path: Path
+) -> None:
+    # Enough notes after #2-1 for the frame to scroll it to the top.
+    more = "".join(f"## #{n}\n\n### Question {n}\n\n{'Answer. ' * 60}\n\n" for n in range(3, 9))
+    project.write("cards/02-more.md", more)
+    result = project.cli("preview", "--mathjax-url", str(MATHJAX))
+    assert result.exit_code == 0, result.output
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    done = subprocess.run(
+        ["node", str(ROOT / "tests" / "browser" / "preview_toggles.mjs"),
+         str(project.root / "preview" / "index.html"), str(shots), "2-1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=TIME_LIMIT_S, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    steps = {step["step"]: step for step in json.loads(done.stdout)["steps"]}
+    seen = {name: (s["frameWidth"], s["nightMode"], s["scrolledTo"]) for name, s in steps.items()}
+    assert seen == {
+        "opened": (PHONE_WIDTH, False, "note-1"),
+        "night": (PHONE_WIDTH, True, "note-1"),
+        "jump": (PHONE_WIDTH, True, "note-2-1"),
+        "full-width": (1280 - 2 * 12 - 2, True, "note-2-1"),
+        "day": (1280 - 2 * 12 - 2, False, "note-2-1"),
+    }
+    assert steps["opened"]["notes"] == [f"note-{i}" for i in ("1", "2", "2-1", *"345678")]
+    # Every formula of the tiny deck, front and back, typeset by the local MathJax, none broken.
+    assert (steps["opened"]["typeset"], steps["opened"]["mathErrors"]) == (11, 0)

@@ -1,0 +1,386 @@
+"""Lint: math, TeX and raw HTML in a note, located to the line and column a user must fix."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from ml_anki import lint
+from ml_anki.render import sanitize
+from ml_anki.source import parse
+
+CARD = Path("cards/x.md")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def problems(body: str, *, question: str = "Q", refs: str = "") -> list[str]:
+    """`path:line:col: severity: message` for a note whose answer starts on line 5."""
+    text = f"## #1\n\n### {question}\n\n{body}\n"
+    if refs:
+        text += f"\n##### References\n\n{refs}\n"
+    file, structural = parse(text, CARD)
+    assert structural == []
+    return [str(p) for p in lint.note(file.notes[0])]
+
+
+OPEN_DOLLAR = (
+    "'$' is left open at the end of the paragraph, so the card shows a raw '$'; close the math "
+    "with '$', or write '\\$' for a dollar sign"
+)
+UNKNOWN = "MathJax in Anki would show the formula's source instead"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            "Intro.\n\n$$\n\\sum_i x_i\n\nmore",
+            "7:1: error: '$$' is never closed in this paragraph; end display math with '$$' "
+            "before the next blank line",
+            id="display-math-not-closed",
+        ),
+        pytest.param(
+            "so $$x^2$$ grows",
+            "5:4: error: display math '$$…$$' must be a paragraph of its own (a blank line "
+            "before and after it), or the card shows raw '$$'",
+            id="display-math-inside-a-paragraph",
+        ),
+        pytest.param(
+            "- item\n  $$\n  x = 1\n  $$",
+            "6:3: error: display math '$$…$$' must be a paragraph of its own (a blank line "
+            "before and after it), or the card shows raw '$$'",
+            id="display-math-glued-to-a-list-item",
+        ),
+        pytest.param("It costs $5 a month.", f"5:10: error: {OPEN_DOLLAR}", id="dollar-left-open"),
+        pytest.param(
+            "the set $ A $ is",
+            "5:9: error: '$…$' is not math because of the space after the opening '$'; write $x$ "
+            "with no space just inside the dollars, or '\\$' for a dollar sign",
+            id="space-inside-dollars",
+        ),
+        pytest.param(
+            "$\\frac{a}{b$",
+            "5:10: error: unbalanced '{' in math: it is never closed; add the matching '}'",
+            id="brace-never-closed",
+        ),
+        pytest.param(
+            "$a}$",
+            "5:3: error: unbalanced '}' in math: there is no '{' before it; remove it or add the '{'",
+            id="brace-closes-nothing",
+        ),
+        pytest.param(
+            "$$\n\\begin{aligned}\na &= b\n\\end{align}\n$$",
+            "8:1: error: \\end{align} does not match \\begin{aligned} at cards/x.md:6:1; close "
+            "environments in reverse order",
+            id="end-does-not-match-begin",
+        ),
+        pytest.param(
+            "$\\begin{cases} a & b$",
+            "5:2: error: \\begin{cases} is never closed; add \\end{cases}",
+            id="begin-never-closed",
+        ),
+        pytest.param(
+            "$a \\end{matrix}$",
+            "5:4: error: \\end{matrix} has no \\begin{matrix} before it",
+            id="end-without-begin",
+        ),
+        pytest.param(
+            "$x + \\alpah$",
+            f"5:6: error: unknown TeX command \\alpah: {UNKNOWN}; did you mean \\alpha?",
+            id="unknown-command-typo",
+        ),
+        pytest.param(
+            "$\\bm{x}$",
+            f"5:2: error: unknown TeX command \\bm: {UNKNOWN}; write \\boldsymbol",
+            id="latex-only-command",
+        ),
+        pytest.param(
+            "$\\cancel{x}$",
+            f"5:2: error: unknown TeX command \\cancel: {UNKNOWN} (the known ones are listed in "
+            "ml_anki/tex_commands.txt)",
+            id="command-of-a-package-not-every-platform-loads",
+        ),
+        pytest.param(
+            "$\\begin{align2} x \\end{align2}$",
+            "5:2: error: unknown TeX environment 'align2'; did you mean align?",
+            id="unknown-environment",
+        ),
+        pytest.param(
+            "| f | value |\n|---|---|\n| abs | $|x|$ |",
+            "7:10: error: '|' inside $…$ splits this table cell in two; write \\lvert x \\rvert "
+            "for an absolute value (\\mid for 'given', \\| for a norm)",
+            id="pipe-in-table-math",
+        ),
+        pytest.param(
+            "$5%$",
+            "5:3: error: '%' starts a TeX comment, which hides the rest of the line on the card; "
+            "write \\% for a percent sign",
+            id="percent",
+        ),
+        pytest.param(
+            "$#\\theta$",
+            "5:2: error: '#' is not allowed in TeX math; write \\# for a number sign",
+            id="hash",
+        ),
+        pytest.param(
+            "$a & b$",
+            "5:4: error: '&' only separates columns inside an environment such as aligned, cases "
+            "or matrix; write \\& for an ampersand",
+            id="ampersand-outside-an-environment",
+        ),
+        pytest.param(
+            "$\\left( x$", "5:2: error: \\left without a matching \\right", id="left-without-right"
+        ),
+        pytest.param(
+            "$x \\right)$",
+            "5:4: error: \\right without a \\left before it; pair every \\left with a \\right",
+            id="right-without-left",
+        ),
+        pytest.param(
+            "$\\text{\\LaTeX} \\mbox{x$",
+            "5:21: error: unbalanced '{' in math: it is never closed; add the matching '}'",
+            id="text-arguments-are-text-but-braces-count",
+        ),
+    ],
+)
+def test_each_math_mistake_has_one_located_error(body: str, expected: str) -> None:
+    assert problems(body) == [f"cards/x.md:{expected}"]
+
+
+def test_every_problem_of_a_note_is_reported_in_source_order() -> None:
+    body = "- one $x$\n- two $y\n    - three $\\bm$\n\n$a}$ and $\\alpah$"
+    assert problems(body) == [
+        f"cards/x.md:6:7: error: {OPEN_DOLLAR}",
+        f"cards/x.md:7:14: error: unknown TeX command \\bm: {UNKNOWN}; write \\boldsymbol",
+        (
+            "cards/x.md:9:3: error: unbalanced '}' in math: there is no '{' before it; remove it or "
+            "add the '{'"
+        ),
+        f"cards/x.md:9:11: error: unknown TeX command \\alpah: {UNKNOWN}; did you mean \\alpha?",
+    ]
+
+
+def test_question_and_references_are_linted_at_their_own_lines() -> None:
+    assert problems("fine", question="What is $\\alpah$?", refs="- [a](https://e.org) $x") == [
+        f"cards/x.md:3:14: error: unknown TeX command \\alpah: {UNKNOWN}; did you mean \\alpha?",
+        f"cards/x.md:9:22: error: {OPEN_DOLLAR}",
+    ]
+
+
+def test_blank_lines_before_the_answer_do_not_shift_locations() -> None:
+    assert problems("\n  \ntext $x") == [f"cards/x.md:7:6: error: {OPEN_DOLLAR}"]
+
+
+def test_code_is_never_math() -> None:
+    body = (
+        "`$x` and `$$` and ``a ` $b``\n\n```python\nprice = $y$ \\bm{\n```\n\n"
+        "    $z in an indented code block\n\n~~~\n$$\n~~~"
+    )
+    assert problems(body) == []
+
+
+def test_what_renders_well_is_clean() -> None:
+    body = (
+        "**ReLU** is $\\max(0, x)$; two formulas $a$$b$ side by side; a dollar \\$5.\n\n"
+        "$$\n\\begin{aligned}\n\\sigma'(z) &= \\sigma(z)\\bigl(1 - \\sigma(z)\\bigr) \\\\\n"
+        "\\lVert x \\rVert &\\le \\tfrac14\n\\end{aligned}\n$$\n\n"
+        "- $\\left\\{ x \\right.$ and $\\text{50% of #1 \\& more}$\n\n"
+        "    $$\n    \\operatorname*{arg\\,max}_\\theta \\boldsymbol{\\theta}\n    $$\n\n"
+        "| a | b |\n|---|---|\n| $\\lvert x \\rvert$ | $\\|w\\|_2$ |\n\n"
+        "<kbd>Ctrl</kbd>+<kbd>C</kbd>, H<sub>2</sub>O, x<sup>2</sup>, line<br>break\n\n"
+        "<details><summary>More</summary>\n\nHidden $x$ text.\n\n</details>\n\n"
+        "#### A small heading $h$\n\ntext <!-- a comment with $5 --> after"
+    )
+    assert problems(body) == []
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        (
+            "<script>alert(1)</script>",
+            (
+                "5:1: warning: raw HTML <script> is removed from the card by the sanitizer (with "
+                "everything inside it); cards keep formatting tags such as <b>, <br>, <sub>, <sup>, "
+                "<kbd>, <details> and tables"
+            ),
+        ),
+        (
+            'see <iframe src="https://example.org/"></iframe>',
+            (
+                "5:5: warning: raw HTML <iframe> is removed from the card by the sanitizer (its text "
+                "stays); cards keep formatting tags such as <b>, <br>, <sub>, <sup>, <kbd>, <details> "
+                "and tables"
+            ),
+        ),
+        (
+            'a <b onclick="steal()">bold</b> word',
+            (
+                "5:3: warning: raw HTML <b>: the sanitizer removes onclick='steal()' (cards keep no "
+                "scripts, event handlers, inline styles or links other than http, https and mailto)"
+            ),
+        ),
+        (
+            '<a href="javascript:alert(1)">x</a>',
+            (
+                "5:1: warning: raw HTML <a>: the sanitizer removes href='javascript:alert(1)' (cards "
+                "keep no scripts, event handlers, inline styles or links other than http, https and "
+                "mailto)"
+            ),
+        ),
+        (
+            'text <span style="color: red">red</span>',
+            (
+                "5:6: warning: raw HTML <span>: the sanitizer removes style='color: red' (cards keep "
+                "no scripts, event handlers, inline styles or links other than http, https and mailto)"
+            ),
+        ),
+        (
+            'figure: <img src="../media/relu.svg">',
+            (
+                "5:9: warning: raw HTML <img> is not packaged, so learners would see a broken image; "
+                "show figures with ![alt](../media/name.svg)"
+            ),
+        ),
+        (
+            "#hashtags are headings",
+            (
+                "5:1: warning: '#' at the start of a line makes an <h1> heading, which the "
+                "sanitizer removes from cards (its text stays); write '#### …' for a heading "
+                "inside an answer, or '\\#' for a literal '#'"
+            ),
+        ),
+    ],
+)
+def test_raw_html_the_sanitizer_changes_is_a_located_warning(html: str, expected: str) -> None:
+    assert problems(html) == [f"cards/x.md:{expected}"]
+
+
+def test_html_warnings_agree_with_what_the_sanitizer_does() -> None:
+    """The lint asks the sanitizer, so a warning means the card really changes, and no warning
+    means it does not."""
+    for tag in ("<kbd>", "<sub>", '<td align="right">', '<a href="https://e.org/" title="t">'):
+        assert problems(f"x {tag}y") == [], tag
+    assert "onclick" not in sanitize('<b onclick="steal()">bold</b>')
+    assert "<iframe" not in sanitize('<iframe src="https://example.org/"></iframe>')
+
+
+def test_a_very_long_answer_is_a_warning_at_its_first_line() -> None:
+    body = "Long.\n\n" + "word " * (lint.LONG_ANSWER // 5)
+    assert problems(body) == [
+        (
+            f"cards/x.md:5:1: warning: the answer of #1 is {len(body):,} characters long "
+            f"(over {lint.LONG_ANSWER:,}): hard to review on a phone; move parts into sub-questions "
+            "(#1-1, #1-2, …)"
+        )
+    ]
+    assert problems("word " * (lint.LONG_ANSWER // 5 - 2)) == []
+
+
+def test_the_tex_vocabulary_is_mathjax_base_ams_and_boldsymbol() -> None:
+    vocabulary = lint.tex_vocabulary()
+    assert {"frac", "lvert", "operatorname", "boldsymbol", "mathbb", "text", ",", "\\"} <= (
+        vocabulary.commands
+    )
+    assert {"aligned", "cases", "pmatrix", "array"} <= vocabulary.environments
+    assert not {"bm", "newcommand", "cancel", "R"} & vocabulary.commands
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT / "node_modules" / "mathjax").is_dir(),
+    reason="needs node and the MathJax package.json pins (npm ci)",
+)
+def test_the_tex_vocabulary_is_what_mathjax_defines() -> None:
+    generated = subprocess.run(
+        ["node", str(ROOT / "scripts" / "tex_commands.js")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert generated == (ROOT / "src" / "ml_anki" / "tex_commands.txt").read_text(encoding="utf-8")
+
+
+def test_control_characters_are_errors_where_they_hide() -> None:
+    """U+001F is Anki's field separator: one in a field makes the whole deck fail to import."""
+    message = (
+        "control character U+{:04X} in the text; delete it (it is invisible on a card, and "
+        "U+001F, Anki's field separator, makes the deck fail to import)"
+    )
+    assert problems("a\x1fb\n\nc\x00", question="Q\x07") == [
+        f"cards/x.md:3:6: error: {message.format(7)}",
+        f"cards/x.md:5:2: error: {message.format(0x1F)}",
+        f"cards/x.md:7:2: error: {message.format(0)}",
+    ]
+    assert problems("tab\tis fine") == []
+
+
+MATHJAX_ERRORS = """
+const formulas = JSON.parse(require("fs").readFileSync(0, "utf8"));
+require("mathjax").init({
+  loader: {load: ["input/tex-base", "[tex]/ams", "[tex]/boldsymbol"]},
+  tex: {packages: ["base", "ams", "boldsymbol"], formatError: (jax, error) => { throw error; }},
+  startup: {typeset: false},
+}).then((MathJax) => {
+  process.stdout.write(JSON.stringify(formulas.map((tex) => {
+    try { MathJax.tex2mml(tex, {display: true}); return null; } catch (error) { return error.message; }
+  })));
+});
+"""
+
+
+def real_deck_formulas() -> list[str]:
+    """Every formula of the real deck, as the renderer hands it to MathJax."""
+    from ml_anki.render import Renderer
+    from ml_anki.source import card_files, decode
+
+    renderer = Renderer(ROOT / "media", "t")
+    formulas = []
+    for path in card_files(ROOT / "cards"):
+        text, _ = decode(path.read_bytes(), path)
+        for note in parse(text, path)[0].notes:
+            for markdown in (note.question, note.body_md):
+                html, _ = renderer.markdown(markdown, path, 1)
+                found = re.findall(r'class="arithmatex">\\[(\[](.*?)\\[)\]]</', html, re.DOTALL)
+                formulas += [unescape(tex) for tex in found]
+    return formulas
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT / "node_modules" / "mathjax").is_dir(),
+    reason="needs node and the MathJax package.json pins (npm ci)",
+)
+def test_tex_errors_agree_with_mathjax_itself() -> None:
+    """MathJax (base, ams, boldsymbol, as on every Anki platform) rejects exactly the formulas
+    that lint rejects, on the whole real deck and on tricky cases."""
+    tricky = [
+        "\\frac{a}{b", "a}", "\\bm{x}", "\\begin{aligned} a \\end{align}", "#x", "a & b",
+        "\\left( x", "x \\right)", "\\cancel{x}", "\\left{ x \\right}", "\\mbox{x",
+        "\\begin{foo} x \\end{foo}", "\\end{matrix}", "\\middle|", "\\color{red}{x}", "\\verb|x|",
+        "\\text{\\foo}", "\\left\\{ x \\right.", "\\begin{cases} a & b \\end{cases}", "5\\%",
+        "\\operatorname*{arg\\,max}", "\\lvert x \\rvert", "a \\\\ b", "\\text{a $b$ c}",
+        "\\begin{array}{c|c} a & b \\end{array}", "\\{ x \\}", "\\mathbb{R}^{n \\times m}",
+    ]  # fmt: skip
+    formulas = real_deck_formulas()
+    assert len(formulas) > 200
+    formulas += tricky
+    mathjax = subprocess.run(
+        ["node", "-e", MATHJAX_ERRORS],
+        input=json.dumps(formulas),
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    verdicts = json.loads(mathjax.stdout)
+    disagreements = [
+        (tex, error, found)
+        for tex, error in zip(formulas, verdicts, strict=True)
+        if (error is None) != (not (found := problems(f"$$\n{tex.strip()}\n$$")))
+    ]
+    assert disagreements == []

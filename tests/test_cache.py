@@ -77,3 +77,11 @@ def test_a_tampered_deck_on_disk_is_rewritten_even_when_nothing_changed(project:
     result = project.cli("build", "-v")
     assert "already had exactly these bytes" not in result.stdout
     assert project.deck.read_bytes() == first
+
+
+def test_lint_problems_are_reported_on_every_run_not_hidden_by_the_cache(project: Project) -> None:
+    project.write("cards/01-basics.md", BASICS.replace("The intercept.", r"The intercept $\frac{a}{b$."))
+    for _ in range(2):
+        result = project.cli("check")
+        assert result.exit_code == 1
+        assert result.stderr.startswith("cards/01-basics.md:38:24: error: unbalanced '{' in math")

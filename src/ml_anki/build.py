@@ -55,8 +55,8 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     rendered, found = _render(jobs, config, progress)
     problems += found
     problems += _toc_problems(sources, by_id)
-    # Math, TeX, raw HTML and size per note; then what only the whole deck shows.
-    problems += [problem for note in notes for problem in lint.note(note)]
+    # Per note, lint (math, TeX, raw HTML, size) ran with rendering; now what only the whole
+    # deck shows.
     problems += lint.unused_media(config.media_dir, config.cards_dir, rendered)
     problems += lint.changed_questions(notes, config.lock_path)
     return CheckResult(tuple(rendered), tuple(sorted(problems)))
@@ -65,11 +65,16 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
 def _render(
     jobs: list[RenderJob], config: DeckConfig, progress: Progress | None
 ) -> tuple[list[RenderedNote], list[Problem]]:
-    """Rendered notes in source order: from the cache where nothing changed, else rendered."""
+    """Rendered and linted notes in source order; from the cache where nothing changed.
+
+    Only notes that rendered and linted without any problem are cached, so a cache hit skips
+    both, and every problem is reported again on every run until it is fixed.
+    """
     cache = RenderCache(config.cache_dir)
     try:
         keys = [
-            cache_key(note, parent, config.media_dir, config.tag_prefix) for note, parent in jobs
+            cache_key(note, parent, config.media_dir, config.tag_prefix, lint.fingerprint())
+            for note, parent in jobs
         ]
         hits = cache.get(keys, config.media_dir)
         done = len(hits)
@@ -84,7 +89,12 @@ def _render(
 
         missing = [i for i, k in enumerate(keys) if k not in hits]
         fresh = render_many(
-            [jobs[i] for i in missing], config.media_dir, config.tag_prefix, config.workers, advance
+            [jobs[i] for i in missing],
+            config.media_dir,
+            config.tag_prefix,
+            config.workers,
+            advance,
+            also=lint.note,
         )
         problems: list[Problem] = []
         results: list[RenderedNote | None] = [None] * len(jobs)
@@ -92,7 +102,7 @@ def _render(
         for i, (note, found) in zip(missing, fresh, strict=True):
             results[i] = note
             problems += found
-            if not found:  # only clean renders are cached: problems must be reported every time
+            if not found:
                 new_entries[keys[i]] = CachedRender.of(note)
         for i, k in enumerate(keys):
             if k in hits:

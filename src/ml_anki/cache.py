@@ -76,9 +76,13 @@ def _library_versions() -> tuple[str, ...]:
     return tuple(version(name) for name in ("markdown", "pymdown-extensions", "pygments", "nh3"))
 
 
-def key(note: SourceNote, parent: SourceNote | None, media_dir: Path, tag_prefix: str) -> str:
+def key(
+    note: SourceNote, parent: SourceNote | None, media_dir: Path, tag_prefix: str, rules: str
+) -> str:
+    """`rules` identifies the checks whose clean verdict a cached entry also records."""
     parts = [
         RENDERER_VERSION,
+        rules,
         *_library_versions(),
         str(note.path),
         str(media_dir),

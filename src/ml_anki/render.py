@@ -157,17 +157,31 @@ RenderJob = tuple[SourceNote, "SourceNote | None"]
 PARALLEL_FROM = 400
 """Below this many notes, starting worker processes costs more than it saves."""
 
+SourceCheck = Callable[[SourceNote], list[Problem]]
+"""Further checks of a note's source, run where the note renders (in parallel with it)."""
+
 _worker_renderer: Renderer | None = None
+_worker_check: SourceCheck | None = None
 
 
-def _start_worker(media_dir: Path, tag_prefix: str) -> None:
-    global _worker_renderer
+def _start_worker(media_dir: Path, tag_prefix: str, also: SourceCheck | None) -> None:
+    global _worker_renderer, _worker_check
     _worker_renderer = Renderer(media_dir, tag_prefix)
+    _worker_check = also
 
 
 def _render_in_worker(job: RenderJob) -> tuple[RenderedNote, list[Problem]]:
     assert _worker_renderer is not None, "initializer not run"
-    return _worker_renderer.note(*job)
+    return _render_and_check(_worker_renderer, job, _worker_check)
+
+
+def _render_and_check(
+    renderer: Renderer, job: RenderJob, also: SourceCheck | None
+) -> tuple[RenderedNote, list[Problem]]:
+    rendered, problems = renderer.note(*job)
+    if also is not None:
+        problems += also(job[0])
+    return rendered, problems
 
 
 def render_many(
@@ -176,6 +190,7 @@ def render_many(
     tag_prefix: str,
     workers: int,
     progress: Callable[[int], None] | None = None,
+    also: SourceCheck | None = None,
 ) -> list[tuple[RenderedNote, list[Problem]]]:
     """Render every job, in order, on `workers` processes when there are enough of them.
 
@@ -188,7 +203,7 @@ def render_many(
         renderer = Renderer(media_dir, tag_prefix)
         results = []
         for job in jobs:
-            results.append(renderer.note(*job))
+            results.append(_render_and_check(renderer, job, also))
             if progress is not None:
                 progress(1)
         return results
@@ -196,7 +211,7 @@ def render_many(
 
     chunk = max(16, len(jobs) // (workers * 8))
     with ProcessPoolExecutor(
-        workers, initializer=_start_worker, initargs=(media_dir, tag_prefix)
+        workers, initializer=_start_worker, initargs=(media_dir, tag_prefix, also)
     ) as pool:
         results = []
         for result in pool.map(_render_in_worker, jobs, chunksize=chunk):

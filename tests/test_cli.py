@@ -160,3 +160,15 @@ def test_cards_and_out_options(project: Project) -> None:
     result = project.cli("build", "--cards", "src-cards", "--out", "release")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "release/sample-v1.0.0.apkg"
+
+
+def test_an_unwritable_output_is_one_clear_line_not_a_traceback(project: Project) -> None:
+    project.build()
+    deck = project.deck.read_bytes()
+    (project.root / "afile").write_text("not a directory")
+    result = project.cli("build", "--out", "afile/sub", now=1_800_000_900)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "afile/sub: error: Not a directory; no half-written file was left behind\n"
+    )
+    assert project.deck.read_bytes() == deck

@@ -65,7 +65,12 @@ def _print_problems(problems: tuple[Problem, ...] | list[Problem], verbosity: in
 
 
 def _reports_source_errors(command: F) -> F:
-    """User mistakes: every problem as `path:line:col: error: msg`, a summary, exit 1."""
+    """User mistakes: every problem as `path:line:col: error: msg`, a summary, exit 1.
+
+    A file that cannot be written (no such directory, no permission, a full disk) is the
+    machine's problem, not a bug: one line naming the file, exit 1. Writes are atomic, so no
+    half-written file is left, and a build run again after the fix writes the same deck.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -76,6 +81,12 @@ def _reports_source_errors(command: F) -> F:
             _print_problems(exc.problems, settings.verbosity if settings else 0)
             click.echo(click.style(f"ml-anki: {exc.message}", fg="red"), err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            where = f"{_shown(Path(exc.filename))}: " if exc.filename else ""
+            reason = exc.strerror or str(exc)
+            message = f"{where}error: {reason}; no half-written file was left behind"
+            click.echo(click.style(message, fg="red"), err=True)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 

@@ -140,21 +140,43 @@ def _toc_problems(sources: source.Sources, by_id: dict[str, source.SourceNote]) 
     return problems
 
 
-def build(config: DeckConfig, progress: Progress | None = None) -> BuildResult:
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a build would ship, decided in memory: the checked notes and the lock after them."""
+
+    checked: CheckResult
+    previous: lock_mod.Lock
+    """The lock on disk."""
+    lock: lock_mod.Lock
+    """The lock after these notes: new mods for changed content, the note type's look."""
+    changes: lock_mod.Changes
+
+
+def plan(config: DeckConfig, progress: Progress | None = None, version: str | None = None) -> Plan:
+    """Check the sources (any error stops here) and update the lock with them; writes nothing.
+
+    `version` stamps changed notes (default: `[project] version`); `release` passes the new one.
+    """
     checked = check(config, progress)
     if has_errors(list(checked.problems)):
         raise SourceError(list(checked.problems))
-    rendered = checked.rendered
-    old_lock = lock_mod.load(config.lock_path)
-    look = notetype.look()
-    lock, changes = old_lock.updated_with(
-        rendered,
+    previous = lock_mod.load(config.lock_path)
+    # Refuses a changed note type schema, with what it would do to learners' imports.
+    lock, changes = previous.updated_with(
+        checked.rendered,
         schema=notetype.schema(),
-        fingerprint=look.fingerprint,
-        version=config.version,
+        fingerprint=notetype.look().fingerprint,
+        version=version or config.version,
         now=config.now,
         path=config.lock_path,
     )
+    return Plan(checked, previous, lock, changes)
+
+
+def build(config: DeckConfig, progress: Progress | None = None) -> BuildResult:
+    planned = plan(config, progress)
+    checked, lock, changes = planned.checked, planned.lock, planned.changes
+    rendered = checked.rendered
     lock_text = lock.dumps()
     # After a release, a build from changed sources is not that release: never overwrite it.
     shown = lock.shown_version(config.version, {n.id for n in rendered})

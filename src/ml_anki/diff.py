@@ -233,22 +233,11 @@ def summary(diff: DeckDiff) -> str:
 
 def package_from_sources(config: DeckConfig, progress: Progress | None = None) -> apkg.Package:
     """The deck `ml-anki build` would write now, read back; nothing is written anywhere."""
-    from . import build, notetype, package
-    from . import lock as lock_mod
-    from .errors import SourceError, has_errors
+    from . import build, package
 
-    checked = build.check(config, progress)
-    if has_errors(list(checked.problems)):
-        raise SourceError(list(checked.problems))
-    lock, _ = lock_mod.load(config.lock_path).updated_with(
-        checked.rendered,
-        schema=notetype.schema(),
-        fingerprint=notetype.look().fingerprint,
-        version=config.version,
-        now=config.now,
-        path=config.lock_path,
-    )
-    return apkg.read_bytes(package.write(config, checked.rendered, lock), config.cards_dir)
+    planned = build.plan(config, progress)
+    apkg_bytes = package.write(config, planned.checked.rendered, planned.lock)
+    return apkg.read_bytes(apkg_bytes, config.cards_dir)
 
 
 class _TextExtractor(HTMLParser):

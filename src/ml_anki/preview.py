@@ -11,22 +11,19 @@ the bare file names Anki serves them by. Everything is rendered before anything 
 from __future__ import annotations
 
 import html
-import io
 import json
 import os
 import re
-import sqlite3
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from . import apkg, notetype, package
 from . import lock as lock_mod
-from . import notetype, package
-from .build import Progress, check
+from .build import Progress, plan
 from .config import DeckConfig
-from .errors import Problem, SourceError, SourceSpan, has_errors
+from .errors import Problem, SourceSpan
 from .files import atomic_write
 
 MATHJAX_URL = "https://cdn.jsdelivr.net/npm/mathjax@3.2.2/es5/tex-chtml-full.js"
@@ -111,37 +108,6 @@ def fill_template(template: str, fields: Mapping[str, str], front_side: str = ""
     return "".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Shipped:
-    """What a package gives Anki to render cards with."""
-
-    fields: Mapping[str, Mapping[str, str]]
-    """Every note's fields by name, by the note's `Id`."""
-    media: Mapping[str, bytes]
-    """Media files by the name cards use for them."""
-
-
-def shipped(apkg: bytes) -> Shipped:
-    """The notes' fields and the media in a package, read back from its bytes: the preview shows
-    exactly what the deck ships, retired notes included, never a copy of how it is made."""
-    with zipfile.ZipFile(io.BytesIO(apkg)) as archive:
-        collection = archive.read("collection.anki2")
-        index: dict[str, str] = json.loads(archive.read("media"))
-        media = {name: archive.read(number) for number, name in index.items()}
-    database = sqlite3.connect(":memory:")
-    try:
-        database.deserialize(collection)
-        rows = database.execute("select flds from notes").fetchall()
-    finally:
-        database.close()
-    names = [name for name, _ in notetype.FIELDS]
-    notes = {}
-    for (joined,) in rows:
-        fields = dict(zip(names, joined.split("\x1f"), strict=True))
-        notes[fields["Id"]] = fields
-    return Shipped(notes, media)
-
-
 def card_sides(
     fields: Mapping[str, Mapping[str, str]],
     where: Mapping[str, SourceSpan],
@@ -177,39 +143,46 @@ def write(
 
     `mathjax` is the script's URL or local path. Nothing is written when a card has an error.
     """
-    checked = check(config, progress)
-    if has_errors(list(checked.problems)):
-        raise SourceError(list(checked.problems))
-    look = notetype.look()
     # The cards show what the next build would ship (the version line included: the lock's
     # version for unchanged notes, this one for new and edited notes), so build that package,
     # in memory only, and read its fields back.
-    lock, _ = lock_mod.load(config.lock_path).updated_with(
-        checked.rendered,
-        schema=notetype.schema(),
-        fingerprint=look.fingerprint,
-        version=config.version,
-        now=config.now,
-        path=config.lock_path,
-    )
-    deck = shipped(package.write(config, checked.rendered, lock))
-    sides = card_sides(deck.fields, {n.id: n.where for n in checked.rendered}, look)
+    planned = plan(config, progress)
+    checked = planned.checked
+    look = notetype.look()
+    deck = apkg.read_bytes(package.write(config, checked.rendered, planned.lock), out_dir)
+    fields = {note.fields["Id"]: note.fields for note in deck.notes.values()}
+    # The package ships exactly the figures the rendered notes show (content-addressed names).
+    media = {m.name: m.path for note in checked.rendered for m in note.media}
+    sides = card_sides(fields, {n.id: n.where for n in checked.rendered}, look)
     index_html = index_page(config, sides)
     cards_html = cards_page(config, sides, look.css, mathjax_src(mathjax, out_dir))
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, data in sorted(deck.media.items()):
-        target = out_dir / name
+    for name, source in sorted(media.items()):
+        target, data = out_dir / name, source.read_bytes()
         if not target.is_file() or target.read_bytes() != data:
             atomic_write(target, data)
     atomic_write(out_dir / "cards.html", cards_html.encode())
     atomic_write(out_dir / "index.html", index_html.encode())
     warnings = tuple(p for p in checked.problems if p.severity == "warning")
-    return PreviewResult(out_dir / "index.html", sides, len(deck.media), warnings)
+    return PreviewResult(out_dir / "index.html", sides, len(media), warnings)
 
 
 def _title(config: DeckConfig) -> str:
     return html.escape(f"{config.deck_name} v{config.version}")
+
+
+def _head(config: DeckConfig, page: str, *styles: str) -> str:
+    """The start of a preview page, up to its open `<head>`'s styles."""
+    style_tags = "\n".join(f"<style>\n{css}\n</style>" for css in styles)
+    return f"""<!doctype html>
+<html lang="ko">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="ml-anki preview">
+<title>{_title(config)} · {page}</title>
+{style_tags}"""
 
 
 def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
@@ -218,16 +191,7 @@ def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
         f'<option value="{html.escape(s.note_id)}">#{html.escape(s.note_id)}</option>'
         for s in sides
     )
-    return f"""<!doctype html>
-<html lang="ko">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="ml-anki preview">
-<title>{_title(config)} · preview</title>
-<style>
-{_INDEX_CSS}
-</style>
+    return f"""{_head(config, "preview", _INDEX_CSS)}
 </head>
 <body>
 <header class="bar">
@@ -251,19 +215,7 @@ def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
 def cards_page(config: DeckConfig, sides: Sequence[CardSides], css: str, mathjax: str) -> str:
     """Every card side under the note type's CSS, in `<body class="card">` as Anki has it."""
     notes = "\n".join(_note_section(s) for s in sides)
-    return f"""<!doctype html>
-<html lang="ko">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="ml-anki preview">
-<title>{_title(config)} · cards</title>
-<style>
-{css}
-</style>
-<style>
-{_CARDS_CSS}
-</style>
+    return f"""{_head(config, "cards", css, _CARDS_CSS)}
 <script>
 window.MathJax = {json.dumps(MATHJAX_CONFIG)};
 </script>

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from . import apkg, changelog, notetype
-from . import lock as lock_mod
-from .errors import Problem, SourceError, SourceSpan, has_errors
+from .errors import Problem, SourceError, SourceSpan
 from .files import atomic_write
 from .lock import Lock, LockedNote, Retirement, natural_key, version_key
 
@@ -75,27 +74,16 @@ def release(
     from . import build, package
 
     replaced_by = dict(replaced_by or {})
-    checked = build.check(config, progress)
-    if has_errors(list(checked.problems)):
-        raise SourceError(list(checked.problems))
-    rendered = {note.id: note for note in checked.rendered}
-    old = lock_mod.load(config.lock_path)
     version = next_version(config.version, bump)
+    planned = build.plan(config, progress, version=version)
+    checked, old, stamped = planned.checked, planned.previous, planned.lock
+    rendered = {note.id: note for note in checked.rendered}
     if old.released is not None and version_key(version) <= version_key(old.released):
         raise SourceError.single(
             _pyproject_span(config),
             f"v{version} is not newer than the last release, v{old.released} (recorded in "
             f"{config.lock_path.name}); name the next version: ml-anki release patch, minor or major",
         )
-    # Refuses a changed note type schema, with what it would do to learners' imports.
-    stamped, _ = old.updated_with(
-        checked.rendered,
-        schema=notetype.schema(),
-        fingerprint=notetype.look().fingerprint,
-        version=version,
-        now=config.now,
-        path=config.lock_path,
-    )
     leaving = [i for i, e in old.notes.items() if i not in rendered and e.retired is None]
     retiring = sorted(
         (i for i in leaving if old.is_released(old.notes[i].first_version)), key=natural_key

@@ -7,6 +7,7 @@ namespace, in a temporary working directory, on the CPU.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import importlib.util
@@ -83,7 +84,7 @@ REQUIRED_FIGURES = {
     "saddle-point.svg", "overfitting.svg", "sgd-momentum.svg",
 }  # fmt: skip
 _PYTHON_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
-_HAS_TORCH = importlib.util.find_spec("torch") is not None
+_INSTALL_HINTS = {"torch": "pip install torch==2.13.0"}
 
 
 def _notes() -> list[SourceNote]:
@@ -100,6 +101,28 @@ NOTES = {note.id: note for note in _notes()}
 
 def python_blocks(note: SourceNote) -> list[str]:
     return _PYTHON_BLOCK.findall(note.body_md)
+
+
+def missing_modules(code: str) -> list[str]:
+    """The top-level modules the code imports that are not installed, in the order imported.
+
+    Read from the parsed imports, whatever their form (`import time, torch`, `import torch.nn as
+    nn`, `from torch import nn`), not from a pattern over the text; relative imports have no
+    module to look for.
+    """
+    missing: list[str] = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.partition(".")[0]
+            if top not in missing and importlib.util.find_spec(top) is None:
+                missing.append(top)
+    return missing
 
 
 def run_note_code(note: SourceNote, tmp_path: Path) -> dict[str, object]:
@@ -143,10 +166,31 @@ def test_every_required_figure_exists_and_every_figure_is_shown_by_a_card() -> N
 @pytest.mark.parametrize("note_id", [i for i, n in NOTES.items() if python_blocks(n)])
 def test_card_code_runs(note_id: str, tmp_path: Path) -> None:
     note = NOTES[note_id]
-    code = "\n".join(python_blocks(note))
-    if re.search(r"^\s*(import torch|from torch)", code, re.MULTILINE) and not _HAS_TORCH:
-        pytest.skip(f"#{note_id} uses PyTorch, which is not installed (pip install torch==2.13.0)")
+    missing = missing_modules("\n".join(python_blocks(note)))
+    if missing:
+        hints = [_INSTALL_HINTS.get(name, f"pip install {name}") for name in missing]
+        pytest.skip(
+            f"#{note_id} imports {', '.join(missing)}, which is not installed ({'; '.join(hints)})"
+        )
     run_note_code(note, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("code", "missing"),
+    [
+        ("import time, no_such_module_a", ["no_such_module_a"]),
+        ("import no_such_module_a.nn as nn", ["no_such_module_a"]),
+        ("from no_such_module_a import nn", ["no_such_module_a"]),
+        ("from no_such_module_a.nn import functional as F", ["no_such_module_a"]),
+        ("def f():\n    import no_such_module_b\n    import os", ["no_such_module_b"]),
+        ("from . import sibling\nimport json", []),
+        ("import numpy as np, os.path", []),
+    ],
+)
+def test_card_code_needing_an_uninstalled_module_is_found_from_its_imports(
+    code: str, missing: list[str]
+) -> None:
+    assert missing_modules(code) == missing
 
 
 def test_the_numpy_mlp_of_card_18_learns(tmp_path: Path) -> None:

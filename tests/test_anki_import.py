@@ -45,7 +45,7 @@ def test_first_import_gives_one_rendered_note_per_source_note(
     deck_names = [d.name for d in learner.col.decks.all_names_and_ids()]
     assert "Sample deck" in deck_names
     description = learner.col.decks.by_name("Sample deck")["desc"]
-    assert "v1.0.0" in description and "3개 노트" in description
+    assert "v1.0.0" in description and "3 notes" in description
 
 
 def test_release_cycle_updates_exactly_what_changed_and_keeps_history(

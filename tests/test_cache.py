@@ -17,7 +17,8 @@ from ml_anki import render
 
 def deck_digest(project: Project, tmp_path: Path, name: str, **changes: object) -> str:
     config = config_mod.load(project.root, now=1_800_000_000)
-    config = dataclasses.replace(config, out_dir=tmp_path / name, lock_path=tmp_path / f"{name}.lock", **changes)
+    run = dataclasses.replace(config.run, **changes)
+    config = dataclasses.replace(config, out_dir=tmp_path / name, lock_path=tmp_path / f"{name}.lock", run=run)
     result = build_mod.build(config)
     return hashlib.sha256(result.path.read_bytes()).hexdigest()
 

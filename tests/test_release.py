@@ -161,7 +161,7 @@ def test_release_cycle_with_the_official_importer(project: Project, learner: Lea
     assert {i: learner.history(i) for i in ("1", "2-1")} == history
     # The retired note: same content, marked, tagged under the deck's prefix.
     relu = notes["1"]
-    assert relu["Retired"] == "v1.1.0에서 폐기됨 · 대체: #3 What is tanh?"
+    assert relu["Retired"] == "Retired in v1.1.0 · replaced by #3 What is tanh?"
     assert relu["Version"] == "1.1.0"
     for field in ("Question", "Context", "Answer", "References"):
         assert relu[field] == relu_before[field], field
@@ -170,14 +170,14 @@ def test_release_cycle_with_the_official_importer(project: Project, learner: Lea
     assert relu.tags == ["sample::basics", "sample::retired"]
     assert learner.col.find_notes("tag:sample::retired") == [relu.id]
     _, back = learner.card_html("1")
-    assert '<div class="mla-retired">v1.1.0에서 폐기됨 · 대체: #3 What is tanh?</div>' in back
+    assert '<div class="mla-retired">Retired in v1.1.0 · replaced by #3 What is tanh?</div>' in back
     description = learner.col.decks.by_name("Sample deck")["desc"]
     assert description == (
-        "<b>Sample deck</b> v1.1.0 · 3개 노트 · 폐기된 노트 1개<br>v1.1.0의 새 내용:<ul>"
-        "<li>추가 #3 What is tanh?</li>"
-        '<li>수정 #2-1 What is <span class="arithmatex">\\(b\\)</span> in '
+        "<b>Sample deck</b> v1.1.0 · 3 notes · 1 retired<br>New in v1.1.0:<ul>"
+        "<li>added #3 What is tanh?</li>"
+        '<li>changed #2-1 What is <span class="arithmatex">\\(b\\)</span> in '
         '<span class="arithmatex">\\(y = wx + b\\)</span>?</li>'
-        "<li>폐기 #1 What is ReLU?</li></ul>"
+        "<li>retired #1 What is ReLU?</li></ul>"
     )
     section = project.read("CHANGELOG.md").split("## v1.1.0")[1].split("## v1.0.0")[0]
     assert section == (
@@ -205,7 +205,7 @@ def test_release_cycle_with_the_official_importer(project: Project, learner: Lea
     release(project, "patch", now=V3)
     log = learner.import_deck(project.root / "dist" / "sample-v1.1.1.apkg")
     assert (log.new, log.updated) == ([], ["3"])
-    assert learner.notes()["1"]["Retired"] == "v1.1.0에서 폐기됨 · 대체: #3 What is tanh?"
+    assert learner.notes()["1"]["Retired"] == "Retired in v1.1.0 · replaced by #3 What is tanh?"
     late = Learner(project.root.parent / "late" / "collection.anki2")
     try:
         assert late.import_deck(project.root / "dist" / "sample-v1.1.1.apkg").new == [
@@ -224,7 +224,7 @@ def test_a_retired_note_that_comes_back_is_restored_for_learners(
     retire_relu_edit_bias_add_tanh(project)
     release(project, "minor", now=V2)
     learner.import_deck(project.root / "dist" / "sample-v1.1.0.apkg")
-    assert learner.notes()["1"]["Retired"] == "v1.1.0에서 폐기됨"
+    assert learner.notes()["1"]["Retired"] == "Retired in v1.1.0"
 
     project.write("media/relu.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>\n")
     project.write("cards/03-relu.md", BASICS[BASICS.index("## #1\n") : BASICS.index("## #2\n")])

@@ -45,7 +45,8 @@ class BuildResult:
 def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     """Read and render every note, collecting every problem; writes nothing."""
     sources = source.load(config.cards_dir)
-    problems = list(sources.problems)
+    # Config warnings (unknown keys, identities shared with another deck) are the deck's too.
+    problems = list(config.warnings) + list(sources.problems)
     notes = sources.notes
     by_id: dict[str, source.SourceNote] = {}
     for note in notes:
@@ -70,7 +71,7 @@ def _render(
     Only notes that rendered and linted without any problem are cached, so a cache hit skips
     both, and every problem is reported again on every run until it is fixed.
     """
-    cache = RenderCache(config.cache_dir)
+    cache = RenderCache(config.run.cache_dir)
     try:
         keys = [
             cache_key(note, parent, config.media_dir, config.tag_prefix, lint.fingerprint())
@@ -92,7 +93,7 @@ def _render(
             [jobs[i] for i in missing],
             config.media_dir,
             config.tag_prefix,
-            config.workers,
+            config.run.workers,
             advance,
             also=lint.note,
         )
@@ -167,7 +168,7 @@ def plan(config: DeckConfig, progress: Progress | None = None, version: str | No
         schema=notetype.schema(),
         fingerprint=notetype.look().fingerprint,
         version=version or config.version,
-        now=config.now,
+        now=config.run.now,
         path=config.lock_path,
     )
     return Plan(checked, previous, lock, changes)
@@ -182,7 +183,7 @@ def build(config: DeckConfig, progress: Progress | None = None) -> BuildResult:
     shown = lock.shown_version(config.version, {n.id for n in rendered})
     path = config.out_dir / f"{config.deck_slug}-v{shown}.apkg"
     inputs = _package_inputs(config, lock_text, rendered)
-    cache = RenderCache(config.cache_dir)
+    cache = RenderCache(config.run.cache_dir)
     try:
         # Packaging is most of a no-change rebuild: skip it when the deck on disk was written
         # from exactly these inputs (and still has the bytes it was written with).

@@ -18,6 +18,7 @@ import click
 
 from . import __version__
 from .errors import Problem, SourceError
+from .strings import LANGUAGES
 
 if TYPE_CHECKING:
     from .build import Progress
@@ -91,8 +92,9 @@ def _reports_source_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _verbosity_options(command: F) -> F:
-    """-q/-v work before or after the command name (`ml-anki -v build`, `ml-anki build -v`)."""
+def _verbosity_options(quiet: str, verbose: str | None = None) -> Callable[[F], F]:
+    """-q (and -v, where a command has more to say) work before or after the command name
+    (`ml-anki -q build`, `ml-anki build -q`); each command's help says what they do there."""
 
     def adjust(step: int) -> Callable[[click.Context, click.Parameter, int], int]:
         def callback(ctx: click.Context, _param: click.Parameter, count: int) -> int:
@@ -104,23 +106,43 @@ def _verbosity_options(command: F) -> F:
 
         return callback
 
-    command = click.option(
-        "-q", "--quiet", count=True, expose_value=False, callback=adjust(-1),
-        help="Print only errors and the deck's path.",
-    )(command)  # fmt: skip
-    return click.option(
-        "-v", "--verbose", count=True, expose_value=False, callback=adjust(+1),
-        help="Also list added and changed notes.",
-    )(command)  # fmt: skip
+    def decorate(command: F) -> F:
+        command = click.option(
+            "-q", "--quiet", count=True, expose_value=False, callback=adjust(-1), help=quiet
+        )(command)
+        if verbose is None:
+            return command
+        return click.option(
+            "-v", "--verbose", count=True, expose_value=False, callback=adjust(+1), help=verbose
+        )(command)
+
+    return decorate
+
+
+def _change_directory(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    # As `git -C`: everything, the paths given on the command line included, is then relative
+    # to DIR, exactly as if ml-anki had been started there. The directory is restored when the
+    # command ends, for callers that run several commands in one process.
+    if value is not None:
+        ctx.call_on_close(functools.partial(os.chdir, os.getcwd()))
+        os.chdir(value)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="ml-anki")
-@_verbosity_options
+@click.option(
+    "-C", "directory", metavar="DIR", expose_value=False, is_eager=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path), callback=_change_directory,
+    help="Run as if ml-anki was started in DIR.",
+)  # fmt: skip
+@_verbosity_options(
+    quiet="Print only errors and the path of what the command writes (diff: only errors).",
+    verbose="Say more, in the commands that have more to say (build, diff, release).",
+)
 def main() -> None:
     """Build an Anki deck from Markdown interview cards, and keep it updatable.
 
-    Cards live in cards/*.md: per note a '## #<id>' anchor, a '### <question>'
+    Cards live in cards/*.md (or .markdown): per note a '## #<id>' anchor, a '### <question>'
     line, the answer in Markdown ($math$, ```code```, ![figure](../media/x.svg)),
     and an optional '##### References' list. Settings are read from
     [tool.ml-anki] in pyproject.toml; ml-anki.lock records each note's content
@@ -128,6 +150,7 @@ def main() -> None:
 
     \b
     Typical use:
+      ml-anki init my-deck --name "My deck"   a new deck project
       ml-anki check            validate the cards, write nothing
       ml-anki build            write dist/<deck>-v<version>.apkg
       ml-anki preview --open   every card in the browser, night mode, phone width
@@ -145,11 +168,12 @@ def _config(cards: Path | None, out: Path | None) -> DeckConfig:
     # Relative paths make every message short and clickable: cards/03.md:41, not /home/…
     config = config_mod.load(Path(os.path.relpath(root)))
     settings = click.get_current_context().ensure_object(Settings)
+    run = config.run
     if settings.no_cache:
-        config = config.without_cache()
+        run = replace(run, cache_dir=None)
     if settings.jobs is not None:
-        config = replace(config, workers=settings.jobs)
-    return config.with_paths(cards_dir=cards, out_dir=out)
+        run = replace(run, workers=settings.jobs)
+    return replace(config, run=run).with_paths(cards_dir=cards, out_dir=out)
 
 
 @contextmanager
@@ -197,7 +221,10 @@ def _speed_options(command: F) -> F:
 @main.command()
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path), required=False)
-@_verbosity_options
+@_verbosity_options(
+    quiet="Print nothing but errors (the exit status says whether the files were readable).",
+    verbose="Also show the words that changed in each field, as a learner reads them.",
+)
 @click.pass_obj
 @_reports_source_errors
 def diff(settings: Settings, old: Path, new: Path | None) -> None:
@@ -232,9 +259,10 @@ def diff(settings: Settings, old: Path, new: Path | None) -> None:
             after = diff_mod.package_from_sources(config, progress)
     result = diff_mod.compare(before, after)
     colours = {"+": "green", "-": "red", "~": "yellow"}
-    if settings.verbosity >= 0:
-        for line in diff_mod.lines(result, verbose=settings.verbosity > 0):
-            click.echo(click.style(line, fg=colours.get(line[:1])))
+    if settings.verbosity < 0:
+        return
+    for line in diff_mod.lines(result, verbose=settings.verbosity > 0):
+        click.echo(click.style(line, fg=colours.get(line[:1])))
     click.echo(diff_mod.summary(result))
 
 
@@ -255,7 +283,10 @@ def diff(settings: Settings, old: Path, new: Path | None) -> None:
     help="The last release's .apkg, read only for the fields of notes that left the cards "
     "(default: <out>/<slug>-v<last version>.apkg).",
 )  # fmt: skip
-@_verbosity_options
+@_verbosity_options(
+    quiet="Print only errors and the released deck's path.",
+    verbose="Also list the notes added, changed and removed.",
+)
 @click.pass_obj
 @_reports_source_errors
 def release(
@@ -346,7 +377,10 @@ _CARDS_HELP = "Directory of card Markdown files (default: [tool.ml-anki] cards, 
     help="Directory for the .apkg (default: [tool.ml-anki] out, 'dist/').",
 )
 @_speed_options
-@_verbosity_options
+@_verbosity_options(
+    quiet="Print only errors and the deck's path.",
+    verbose="Also list the notes added, changed and no longer in the cards.",
+)
 @click.pass_obj
 @_reports_source_errors
 def build(settings: Settings, cards: Path | None, out: Path | None) -> None:
@@ -403,7 +437,7 @@ def build(settings: Settings, cards: Path | None, out: Path | None) -> None:
     "{path, line, col, severity, message} on stdout (line and col 0 when unknown).",
 )
 @_speed_options
-@_verbosity_options
+@_verbosity_options(quiet="Print only errors: no warnings, no summary.")
 @click.pass_obj
 @_reports_source_errors
 def check(settings: Settings, cards: Path | None, output_format: str) -> None:
@@ -469,7 +503,7 @@ def check(settings: Settings, cards: Path | None, output_format: str) -> None:
     "node_modules/mathjax/es5/tex-chtml-full.js). Default: MathJax 3.2.2 from jsDelivr.",
 )
 @_speed_options
-@_verbosity_options
+@_verbosity_options(quiet="Print only errors and the preview page's path.")
 @click.pass_obj
 @_reports_source_errors
 def preview(
@@ -505,3 +539,4 @@ def preview(
     click.echo(_shown(result.index))
     if open_page:
         click.launch(str(result.index))
+

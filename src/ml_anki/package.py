@@ -121,10 +121,13 @@ def description(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock
     Anki replaces a learner's deck description on import whenever ours is not empty, so this is
     where learners read what the release they just imported changed.
     """
+    text = config.strings
     shown = shown_version(config, rendered, lock)
     retired = _retired_ids(rendered, lock)
-    size = f"{len(rendered)}개 노트" + (f" · 폐기된 노트 {len(retired)}개" if retired else "")
-    lines = [f"<b>{html.escape(config.deck_name)}</b> v{shown} · {size}"]
+    size = text.notes(len(rendered))
+    if retired:
+        size += " · " + text.retired_count.format(n=len(retired))
+    lines = [f"<b>{html.escape(config.deck_name)}</b> v{shown} · {html.escape(size)}"]
     added: list[tuple[str, str]] = []
     changed: list[tuple[str, str]] = []
     for note in sorted(rendered, key=lambda n: natural_key(n.id)):
@@ -139,16 +142,18 @@ def description(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock
         if (r := lock.notes[i].retired) is not None and r.version == shown
     ]
     if len(added) == len(rendered) and not retired:
-        lines.append(f"v{shown}: 첫 릴리스")
+        lines.append(text.first_release.format(version=shown))
     elif added or changed or removed:
         news = [
             f"<li>{label} #{note_id} {question}</li>"
-            for label, notes in (("추가", added), ("수정", changed), ("폐기", removed))
+            for label, notes in ((text.added, added), (text.changed, changed), (text.removed, removed))
             for note_id, question in notes
         ]
         if len(news) > _WHATS_NEW_SHOWN:
-            news[_WHATS_NEW_SHOWN:] = [f"<li>외 {len(news) - _WHATS_NEW_SHOWN}개</li>"]
-        lines.append(f"v{shown}의 새 내용:<ul>{''.join(news)}</ul>")
+            more = text.more.format(n=len(news) - _WHATS_NEW_SHOWN)
+            news[_WHATS_NEW_SHOWN:] = [f"<li>{html.escape(more)}</li>"]
+        whats_new = html.escape(text.whats_new.format(version=shown))
+        lines.append(f"{whats_new}<ul>{''.join(news)}</ul>")
     return "<br>".join(lines)
 
 

@@ -25,6 +25,7 @@ from .build import Progress, plan
 from .config import DeckConfig
 from .errors import Problem, SourceSpan
 from .files import atomic_write
+from .strings import Strings
 
 MATHJAX_URL = "https://cdn.jsdelivr.net/npm/mathjax@3.2.2/es5/tex-chtml-full.js"
 """The MathJax 3 build Anki bundles (tex-chtml-full), at the version the browser test pins."""
@@ -176,7 +177,7 @@ def _head(config: DeckConfig, page: str, *styles: str) -> str:
     """The start of a preview page, up to its open `<head>`'s styles."""
     style_tags = "\n".join(f"<style>\n{css}\n</style>" for css in styles)
     return f"""<!doctype html>
-<html lang="ko">
+<html lang="{html.escape(config.strings.html_lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -191,15 +192,17 @@ def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
         f'<option value="{html.escape(s.note_id)}">#{html.escape(s.note_id)}</option>'
         for s in sides
     )
+    text = config.strings
+    phone = text.preview_phone.format(px=PHONE_WIDTH)
     return f"""{_head(config, "preview", _INDEX_CSS)}
 </head>
 <body>
 <header class="bar">
 <strong>{_title(config)}</strong>
-<span class="count">{len(sides)} notes · front and back</span>
-<label><input type="checkbox" id="night"> Night mode</label>
-<label><input type="checkbox" id="phone" checked> Phone width ({PHONE_WIDTH} px)</label>
-<label>Go to <select id="jump">
+<span class="count">{html.escape(text.preview_count.format(n=len(sides)))}</span>
+<label><input type="checkbox" id="night"> {html.escape(text.preview_night)}</label>
+<label><input type="checkbox" id="phone" checked> {html.escape(phone)}</label>
+<label>{html.escape(text.preview_jump)} <select id="jump">
 {options}
 </select></label>
 </header>
@@ -214,7 +217,7 @@ def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
 
 def cards_page(config: DeckConfig, sides: Sequence[CardSides], css: str, mathjax: str) -> str:
     """Every card side under the note type's CSS, in `<body class="card">` as Anki has it."""
-    notes = "\n".join(_note_section(s) for s in sides)
+    notes = "\n".join(_note_section(s, config.strings) for s in sides)
     return f"""{_head(config, "cards", css, _CARDS_CSS)}
 <script>
 window.MathJax = {json.dumps(MATHJAX_CONFIG)};
@@ -231,18 +234,18 @@ window.MathJax = {json.dumps(MATHJAX_CONFIG)};
 """
 
 
-def _note_section(sides: CardSides) -> str:
+def _note_section(sides: CardSides, text: Strings) -> str:
     note_id = html.escape(sides.note_id)
     if sides.where is None:
-        where = "retired: no longer in the cards"
+        where = html.escape(text.preview_retired)
     else:
         where = html.escape(f"{Path(sides.where.path).as_posix()}:{sides.where.line}")
     return f"""<section class="mlp-note" id="note-{note_id}">
 <div class="mlp-head"><a href="#note-{note_id}">#{note_id}</a><span>{where}</span></div>
-<div class="mlp-side mlp-front" data-side="front"><div class="mlp-label">front</div>
+<div class="mlp-side mlp-front" data-side="front"><div class="mlp-label">{html.escape(text.preview_front)}</div>
 {sides.front_html}
 </div>
-<div class="mlp-side mlp-back" data-side="back"><div class="mlp-label">back</div>
+<div class="mlp-side mlp-back" data-side="back"><div class="mlp-label">{html.escape(text.preview_back)}</div>
 {sides.back_html}
 </div>
 </section>"""

@@ -14,6 +14,7 @@ learner who imported the previous release late still gets all of this one.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
@@ -125,7 +126,7 @@ def release(
                 version=version,
                 since=None if first == version else first,
                 # The edit already got a mod above the released one; the release time is later.
-                mod=max(config.now, entry.mod),
+                mod=max(config.run.now, entry.mod),
                 question=rendered[note_id].question_text,
             )
         else:
@@ -133,7 +134,7 @@ def release(
     notetype_entry = stamped.notetype
     if notetype_pending:
         notetype_entry = replace(
-            notetype_entry, version=version, mod=max(config.now, notetype_entry.mod)
+            notetype_entry, version=version, mod=max(config.run.now, notetype_entry.mod)
         )
     released = Lock(notetype_entry, notes, released=version)
 
@@ -261,10 +262,14 @@ def _retirements(
         if shipped is None:
             missing.append(f"#{note_id}")
             continue
-        line = f"v{version}에서 폐기됨"
+        text = config.strings
+        line = html.escape(text.retired_line.format(version=version))
         replacement = replaced_by.get(note_id)
         if replacement is not None:
-            line += f" · 대체: #{replacement} {rendered[replacement].question_html}"
+            # Escaped before formatting: the question is HTML already.
+            line += html.escape(text.replaced_by).format(
+                id=replacement, question=rendered[replacement].question_html
+            )
         fields = {name: shipped.fields.get(name, "") for name, _ in notetype.FIELDS}
         fields.update(Id=note_id, Version=version, Retired=line)
         entry = old.notes[note_id]
@@ -273,7 +278,7 @@ def _retirements(
             entry,
             version=version,
             since=None if first == version else first,
-            mod=max(config.now, entry.mod + 1),
+            mod=max(config.run.now, entry.mod + 1),
             retired=Retirement(
                 version=version,
                 replaced_by=replacement,
@@ -321,7 +326,7 @@ def _section(
         removed.append(changelog.Entry(note_id, entry.question, f"replaced by #{by}" if by else ""))
     return changelog.Section(
         version=released.released or "",
-        released=config.now,
+        released=config.run.now,
         notes=len(rendered),
         retired=sum(1 for e in released.notes.values() if e.retired is not None),
         added=tuple(added),

@@ -71,9 +71,15 @@ class Sources:
         return [note for file in self.files for note in file.notes]
 
 
+CARD_SUFFIXES = (".md", ".markdown")
+"""Markdown files by the two extensions editors and GitHub recognise."""
+
+
 def card_files(cards_dir: Path) -> list[Path]:
     """Every Markdown file under `cards_dir`, in a stable order."""
-    return sorted(p for p in cards_dir.rglob("*.md") if p.is_file())
+    return sorted(
+        p for p in cards_dir.rglob("*") if p.suffix.lower() in CARD_SUFFIXES and p.is_file()
+    )
 
 
 def decode(raw: bytes, path: Path) -> tuple[str, list[Problem]]:
@@ -220,7 +226,7 @@ def load(cards_dir: Path) -> Sources:
             Problem(
                 SourceSpan(cards_dir),
                 "error",
-                "no .md files here; add card files such as 01-basics.md",
+                "no .md or .markdown files here; add card files such as 01-basics.md",
             )
         )
     for path in paths:

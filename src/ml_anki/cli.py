@@ -540,3 +540,57 @@ def preview(
     if open_page:
         click.launch(str(result.index))
 
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--name", metavar="NAME", help='The deck\'s name in Anki, e.g. "Spanish verbs".')
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    default="en",
+    show_default=True,
+    help="Language of what learners read besides the cards: the deck description, what's new, "
+    "retired notes (and of the sample cards).",
+)
+@click.option(
+    "--print-ids", is_flag=True,
+    help="Write nothing; print a fresh namespace and ids to paste into an existing "
+    "[tool.ml-anki] whose identity is shared with another deck.",
+)  # fmt: skip
+@_verbosity_options(quiet="Print nothing but errors.")
+@click.pass_obj
+@_reports_source_errors
+def init(
+    settings: Settings, directory: Path, name: str | None, language: str, print_ids: bool
+) -> None:
+    """Start a new deck in DIRECTORY (default: here), ready to build.
+
+    Writes pyproject.toml with a fresh random namespace and ids (this deck's
+    identity in every learner's Anki, shared with no other deck), sample
+    cards in cards/, media/, a .gitignore and a README. Refuses, writing
+    nothing, if any of these files exists.
+
+    \b
+    Example:
+      $ ml-anki init spanish --name "Spanish verbs"
+      $ cd spanish && ml-anki build
+    """
+    from . import scaffold
+
+    if print_ids:
+        fallback = scaffold.slug_for(Path.cwd().name)
+        slug = scaffold.slug_for(name, fallback) if name else fallback
+        click.echo(scaffold.fresh_identity(slug).toml(), nl=False)
+        return
+    if not name or not name.strip():
+        raise click.UsageError('give the deck a name: --name "My deck" (Anki shows it)')
+    slug = scaffold.slug_for(name, scaffold.slug_for(directory.resolve().name))
+    files = scaffold.project_files(name.strip(), language, scaffold.fresh_identity(slug), slug)
+    scaffold.write(directory, files)
+    if settings.verbosity >= 0:
+        where = _shown(directory)
+        click.echo(f"Created the deck {name.strip()!r} in {where}/:")
+        for relative in files:
+            click.echo(f"  {relative}")
+        go = "" if where == "." else f"cd {where} && "
+        click.echo(f"Next: {go}ml-anki build, then import the .apkg it prints into Anki.")

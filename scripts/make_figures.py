@@ -370,7 +370,10 @@ def descend(
 
 
 def plot_sgd_momentum() -> Figure:
-    """GD and GD + momentum on an elongated quadratic, both from the same start."""
+    """Full-batch GD and GD + momentum on an elongated quadratic, both from the same start.
+
+    The momentum coefficient is μ, as in card 17-3's formulas (β is Adam's symbol elsewhere).
+    """
     # Curvatures 0.1 and 10: a step size that is stable across the steep y direction
     # (η < 2/10) overshoots there every step and crawls along the flat x direction.
     hessian_diagonal = np.array([0.1, 10.0])
@@ -403,7 +406,7 @@ def plot_sgd_momentum() -> Figure:
         color=BLUE,
         linewidth=2,
         markersize=4,
-        label=f"GD + momentum (β={momentum:g})",
+        label=f"GD + momentum (μ={momentum:g})",
     )
     ax.plot([0.0], [0.0], "*", color=GREEN, markersize=16, zorder=3, label="minimum")
     ax.annotate("start", tuple(start), xytext=(0, 10), textcoords="offset points", ha="center")

@@ -132,10 +132,8 @@ def test_css_change_reaches_learners_who_already_have_the_note_type(
 
     learner.import_deck(project.build(now=1_800_000_000))
     original = notetype.look()
-    changed = notetype.NoteTypeLook(
-        original.front_html, original.back_html, original.css + "\n.x{}"
-    )
-    monkeypatch.setattr(notetype, "look", lambda: changed)
+    changed = notetype.NoteTypeLook(original.templates, original.css + "\n.x{}")
+    monkeypatch.setattr(notetype, "look", lambda kind="qa": changed)
     result = project.cli("build", now=1_800_000_500)
     assert result.exit_code == 0, result.output
     assert "note type (templates/CSS) updated" in result.stdout

@@ -85,8 +85,10 @@ def test_template_and_css_changes_of_the_note_type(
 
     old = built_copy(project, "old.apkg")
     look = notetype.look()
-    changed = notetype.NoteTypeLook(look.front_html, look.back_html + "<!-- -->", look.css + ".x{}")
-    monkeypatch.setattr(notetype, "look", lambda: changed)
+    changed = notetype.NoteTypeLook(
+        ((look.front_html, look.back_html + "<!-- -->"),), look.css + ".x{}"
+    )
+    monkeypatch.setattr(notetype, "look", lambda kind="qa": changed)
     assert diff(project, old) == (
         "~ note type 'sample Q&A' changed: back template, CSS\n"
         "0 added, 0 changed, 0 removed, 3 unchanged · note type changed\n"

@@ -281,8 +281,8 @@ def test_a_card_template_or_css_change_alone_is_a_release(
     release(project, now=V1)
     learner.import_deck(project.deck)
     look = notetype.look()
-    changed = notetype.NoteTypeLook(look.front_html, look.back_html, look.css + "\n.x{}")
-    monkeypatch.setattr(notetype, "look", lambda: changed)
+    changed = notetype.NoteTypeLook(look.templates, look.css + "\n.x{}")
+    monkeypatch.setattr(notetype, "look", lambda kind="qa": changed)
     out = release(project, "patch", now=V2)
     assert out.startswith(
         "Released v1.0.1 (after v1.0.0): 3 notes, 0 added, 0 changed, 0 removed · note type "

@@ -1,4 +1,4 @@
-"""Reading a built `.apkg` back with the standard library: its notes, note types and media.
+"""Reading an `.apkg` with the standard library, as the same `Deck` value a build decides.
 
 An `.apkg` is a zip holding an SQLite collection (`collection.anki21` or `collection.anki2`, the
 schema genanki writes and Anki's "support older versions" export keeps), a JSON `media` index
@@ -15,10 +15,12 @@ import sqlite3
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from .deck import Card, Deck, Field, Media, Note, NoteType, Template
+from .lock import natural_key
 
 _COLLECTIONS = ("collection.anki21", "collection.anki2")
 _LEGACY_SCHEMA = 11
@@ -34,54 +36,7 @@ class UnreadablePackage(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class PackagedTemplate:
-    name: str
-    front: str
-    """The question template (`qfmt`)."""
-    back: str
-    """The answer template (`afmt`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PackagedNoteType:
-    id: int
-    name: str
-    fields: tuple[str, ...]
-    """Field names in order: the schema (with the template names)."""
-    templates: tuple[PackagedTemplate, ...]
-    css: str
-
-
-@dataclass(frozen=True, slots=True)
-class PackagedNote:
-    guid: str
-    """How Anki matches a note on import."""
-    label: str
-    """The note's `Id` field when its note type has one (ml-anki's source id), else the GUID."""
-    notetype_id: int
-    fields: Mapping[str, str]
-    """Field name → HTML, in the note type's order."""
-    tags: tuple[str, ...]
-    mod: int
-
-    @property
-    def retired(self) -> bool:
-        """An ml-anki note that left the sources and ships only to say so."""
-        return bool(self.fields.get("Retired", "").strip())
-
-
-@dataclass(frozen=True, slots=True)
-class Package:
-    path: Path
-    notes: Mapping[str, PackagedNote]
-    """By GUID."""
-    notetypes: Mapping[int, PackagedNoteType]
-    media: Mapping[str, str]
-    """Media file name → SHA-256 of its bytes."""
-
-
-def read(path: Path) -> Package:
+def read(path: Path) -> Deck:
     """The package at `path`, or `UnreadablePackage` saying what is wrong with it."""
     if not path.exists():
         raise UnreadablePackage(path, "file not found")
@@ -94,7 +49,7 @@ def read(path: Path) -> Package:
     return read_bytes(data, path)
 
 
-def read_bytes(data: bytes, path: Path) -> Package:
+def read_bytes(data: bytes, path: Path) -> Deck:
     """Like `read`, from the package's bytes; `path` only names it in messages."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -117,16 +72,20 @@ def read_bytes(data: bytes, path: Path) -> Package:
             )
         try:
             media_index = _media_index(archive, names, path)
-            media = {
-                name: hashlib.sha256(archive.read(member)).hexdigest()
-                for member, name in media_index.items()
-                if member in names
-            }
+            media = tuple(
+                sorted(
+                    (
+                        Media(name, hashlib.sha256(archive.read(member)).hexdigest(), None)
+                        for member, name in media_index.items()
+                        if member in names
+                    ),
+                    key=lambda m: m.name,
+                )
+            )
             collection_bytes = archive.read(collection)
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise UnreadablePackage(path, f"damaged zip archive ({exc})") from None
-    notetypes, notes = _read_collection(collection_bytes, path, collection)
-    return Package(path, notes, notetypes, media)
+    return replace(_read_collection(collection_bytes, path, collection), media=media)
 
 
 def _media_index(archive: zipfile.ZipFile, names: set[str], path: Path) -> dict[str, str]:
@@ -147,9 +106,7 @@ def _media_index(archive: zipfile.ZipFile, names: set[str], path: Path) -> dict[
     return {str(member): str(name) for member, name in index.items()}
 
 
-def _read_collection(
-    data: bytes, path: Path, member: str
-) -> tuple[dict[int, PackagedNoteType], dict[str, PackagedNote]]:
+def _read_collection(data: bytes, path: Path, member: str) -> Deck:
     with tempfile.TemporaryDirectory(prefix="ml-anki-apkg-") as tmp:
         db_path = Path(tmp) / "collection.sqlite"
         db_path.write_bytes(data)
@@ -167,13 +124,11 @@ def _read_collection(
             conn.close()
 
 
-def _query(
-    conn: sqlite3.Connection, path: Path, member: str
-) -> tuple[dict[int, PackagedNoteType], dict[str, PackagedNote]]:
-    row = conn.execute("SELECT ver, models FROM col").fetchone()
+def _query(conn: sqlite3.Connection, path: Path, member: str) -> Deck:
+    row = conn.execute("SELECT ver, models, decks FROM col").fetchone()
     if row is None:
         raise UnreadablePackage(path, f"{member} has no collection record")
-    version, models_json = row
+    version, models_json, decks_json = row
     if version != _LEGACY_SCHEMA:
         raise UnreadablePackage(
             path,
@@ -182,38 +137,79 @@ def _query(
         )
     try:
         models: dict[str, Any] = json.loads(models_json)
-        notetypes = {int(mid): _notetype(model) for mid, model in models.items()}
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-        raise UnreadablePackage(path, f"{member} has damaged note types (col.models)") from None
-    notes: dict[str, PackagedNote] = {}
-    for guid, mid, mod, tags, flds in conn.execute(
-        "SELECT guid, mid, mod, tags, flds FROM notes ORDER BY id"
-    ):
-        notetype = notetypes.get(int(mid))
-        values = str(flds).split("\x1f")
-        names = notetype.fields if notetype else tuple(f"Field {i + 1}" for i in range(len(values)))
-        fields = dict(zip(names, values, strict=False))
-        label = fields.get("Id", "") if notetype and "Id" in notetype.fields else ""
-        notes[str(guid)] = PackagedNote(
-            guid=str(guid),
-            label=label or str(guid),
-            notetype_id=int(mid),
-            fields=fields,
-            tags=tuple(str(tags).split()),
-            mod=int(mod),
+        notetypes = tuple(
+            sorted((_notetype(model) for model in models.values()), key=lambda t: t.id)
         )
-    return notetypes, notes
+        decks: dict[str, Any] = json.loads(decks_json)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        raise UnreadablePackage(path, f"{member} has damaged note types (col.models)") from None
+    cards: dict[int, list[Card]] = {}
+    deck_ids: list[int] = []
+    for card_id, note_id, deck_id, ord_ in conn.execute(
+        "SELECT id, nid, did, ord FROM cards ORDER BY nid, ord"
+    ):
+        cards.setdefault(int(note_id), []).append(Card(int(ord_), int(card_id)))
+        deck_ids.append(int(deck_id))
+    by_id = {t.id: t for t in notetypes}
+    notes: list[Note] = []
+    for note_id, guid, mid, mod, tags, flds in conn.execute(
+        "SELECT id, guid, mid, mod, tags, flds FROM notes ORDER BY id"
+    ):
+        values = tuple(str(flds).split("\x1f"))
+        kind = by_id.get(int(mid))
+        fields = dict(zip(kind.field_names if kind else (), values, strict=False))
+        notes.append(
+            Note(
+                guid=str(guid),
+                note_id=int(note_id),
+                mod=int(mod),
+                notetype_id=int(mid),
+                fields=values,
+                tags=tuple(str(tags).split()),
+                # An ml-anki note that left the sources ships only to say so.
+                retired=bool(fields.get("Retired", "").strip()),
+                cards=tuple(cards.get(int(note_id), ())),
+            )
+        )
+    notes.sort(key=lambda n: natural_key(_label(n, by_id)))
+    # The deck the cards are in (a package also holds Anki's "Default" deck).
+    main = max(set(deck_ids), key=deck_ids.count) if deck_ids else None
+    record: dict[str, Any] = next(
+        (d for d in decks.values() if isinstance(d, dict) and d.get("id") == main),
+        {"name": "", "id": 0, "desc": ""},
+    )
+    return Deck(
+        name=str(record.get("name", "")),
+        id=int(record.get("id") or 0),
+        description=str(record.get("desc", "")),
+        notetypes=notetypes,
+        notes=tuple(notes),
+        media=(),
+    )
 
 
-def _notetype(model: dict[str, Any]) -> PackagedNoteType:
+def _label(note: Note, notetypes: dict[int, NoteType]) -> str:
+    kind = notetypes.get(note.notetype_id)
+    if kind is not None and "Id" in kind.field_names:
+        return note.fields[kind.field_names.index("Id")] or note.guid
+    return note.guid
+
+
+def _notetype(model: dict[str, Any]) -> NoteType:
     fields = sorted(model["flds"], key=lambda f: f["ord"])
     templates = sorted(model["tmpls"], key=lambda t: t["ord"])
-    return PackagedNoteType(
+    names = [str(f["name"]) for f in fields]
+    sort_field = int(model.get("sortf", 0))
+    return NoteType(
         id=int(model["id"]),
         name=str(model["name"]),
-        fields=tuple(str(f["name"]) for f in fields),
+        cloze=int(model.get("type", 0)) == 1,
+        fields=tuple(Field(str(f["name"]), int(f.get("id") or 0)) for f in fields),
         templates=tuple(
-            PackagedTemplate(str(t["name"]), str(t["qfmt"]), str(t["afmt"])) for t in templates
+            Template(str(t["name"]), int(t.get("id") or 0), str(t["qfmt"]), str(t["afmt"]))
+            for t in templates
         ),
         css=str(model.get("css", "")),
+        mod=int(model.get("mod", 0)),
+        sort_field=sort_field if 0 <= sort_field < len(names) else 0,
     )

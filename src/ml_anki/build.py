@@ -7,12 +7,13 @@ are then replaced atomically, so an error leaves the previous release untouched.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 from . import __version__, lint, notetype, source
+from . import deck as deck_mod
 from . import lock as lock_mod
 from .cache import CachedRender, RenderCache
 from .cache import key as cache_key
@@ -143,18 +144,24 @@ def _toc_problems(sources: source.Sources, by_id: dict[str, source.SourceNote]) 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What a build would ship, decided in memory: the checked notes and the lock after them."""
+    """What a build would ship, decided in memory: the checked notes, the lock after them, and
+    the deck they make."""
 
     checked: CheckResult
     previous: lock_mod.Lock
     """The lock on disk."""
     lock: lock_mod.Lock
-    """The lock after these notes: new mods for changed content, the note type's look."""
+    """The lock after these notes: new mods for changed content, the note types' look."""
     changes: lock_mod.Changes
+    deck: deck_mod.Deck
+    """Everything the package holds; `package.write` only serializes it."""
+    version: str
+    """The version the deck names: `[project] version`, or `<version>+dev` between releases."""
 
 
 def plan(config: DeckConfig, progress: Progress | None = None, version: str | None = None) -> Plan:
-    """Check the sources (any error stops here) and update the lock with them; writes nothing.
+    """Check the sources (any error stops here), update the lock with them and decide the deck;
+    writes nothing.
 
     `version` stamps changed notes (default: `[project] version`); `release` passes the new one.
     """
@@ -171,27 +178,26 @@ def plan(config: DeckConfig, progress: Progress | None = None, version: str | No
         now=config.run.now,
         path=config.lock_path,
     )
-    return Plan(checked, previous, lock, changes)
+    decided = deck_mod.decide(config, checked.rendered, lock)
+    shown = deck_mod.shown_version(config, checked.rendered, lock)
+    return Plan(checked, previous, lock, changes, decided, shown)
 
 
 def build(config: DeckConfig, progress: Progress | None = None) -> BuildResult:
     planned = plan(config, progress)
-    checked, lock, changes = planned.checked, planned.lock, planned.changes
-    rendered = checked.rendered
-    lock_text = lock.dumps()
+    lock_text = planned.lock.dumps()
     # After a release, a build from changed sources is not that release: never overwrite it.
-    shown = lock.shown_version(config.version, {n.id for n in rendered})
-    path = config.out_dir / f"{config.deck_slug}-v{shown}.apkg"
-    inputs = _package_inputs(config, lock_text, rendered)
+    path = config.package_file(planned.version)
+    inputs = _package_inputs(planned.deck)
     cache = RenderCache(config.run.cache_dir)
     try:
         # Packaging is most of a no-change rebuild: skip it when the deck on disk was written
-        # from exactly these inputs (and still has the bytes it was written with).
+        # from exactly this deck value (and still has the bytes it was written with).
         known = cache.package_sha256(inputs)
         unchanged_file = (
             known is not None and path.is_file() and _sha256(path.read_bytes()) == known
         )
-        apkg = b"" if unchanged_file else _package(config, rendered, lock)
+        apkg = b"" if unchanged_file else _package(planned.deck)
         # The lock goes first: if writing the deck then fails, the next build finds every hash
         # in the lock already and rebuilds the very same deck, mods included.
         if (
@@ -206,36 +212,29 @@ def build(config: DeckConfig, progress: Progress | None = None) -> BuildResult:
             cache.remember_package(inputs, _sha256(apkg))
     finally:
         cache.close()
-    warnings = tuple(p for p in checked.problems if p.severity == "warning")
-    return BuildResult(path, changes, _media_count(rendered), warnings, unchanged_file)
+    warnings = tuple(p for p in planned.checked.problems if p.severity == "warning")
+    return BuildResult(path, planned.changes, len(planned.deck.media), warnings, unchanged_file)
 
 
-def _package_inputs(config: DeckConfig, lock_text: str, rendered: Sequence[RenderedNote]) -> str:
-    """Everything the package bytes are a function of (content hashes and mods are in the lock)."""
+def _package_inputs(decided: deck_mod.Deck) -> str:
+    """Everything the package bytes are a function of: the deck value and the code writing it."""
     digest = hashlib.sha256()
     for part in (
         __version__,
         version("genanki"),
         (Path(__file__).parent / "package.py").read_text(encoding="utf-8"),
-        repr((config.deck_name, config.deck_id, config.notetype_id, config.notetype_name)),
-        repr((config.namespace, config.version)),
-        lock_text,
-        *(f"{n.id}:{n.content_hash}:{','.join(m.name for m in n.media)}" for n in rendered),
+        repr(decided),
     ):
         digest.update(part.encode())
         digest.update(b"\x00")
     return digest.hexdigest()
 
 
-def _package(config: DeckConfig, rendered: Sequence[RenderedNote], lock: lock_mod.Lock) -> bytes:
+def _package(decided: deck_mod.Deck) -> bytes:
     from . import package  # genanki is only needed when the deck really is (re)written
 
-    return package.write(config, rendered, lock)
+    return package.write(decided)
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _media_count(rendered: Sequence[RenderedNote]) -> int:
-    return len({m.name for n in rendered for m in n.media})

@@ -254,9 +254,11 @@ def diff(settings: Settings, old: Path, new: Path | None) -> None:
         _print_problems([Problem(SourceSpan(exc.path), "error", exc.reason)], 0)
         sys.exit(2)
     if after is None:
+        from .build import plan
+
         config = _config(None, None)
         with _progress(settings) as progress:
-            after = diff_mod.package_from_sources(config, progress)
+            after = plan(config, progress).deck
     result = diff_mod.compare(before, after)
     colours = {"+": "green", "-": "red", "~": "yellow"}
     if settings.verbosity < 0:
@@ -534,8 +536,10 @@ def preview(
         result = preview_mod.write(config, out, mathjax_url or preview_mod.MATHJAX_URL, progress)
     _print_problems(result.warnings, settings.verbosity)
     if settings.verbosity >= 0:
-        notes = len(result.cards)
-        click.echo(f"{notes} notes, {2 * notes} card sides · {result.media_count} media files")
+        click.echo(
+            f"{result.notes} notes, {2 * len(result.cards)} card sides · "
+            f"{result.media_count} media files"
+        )
     click.echo(_shown(result.index))
     if open_page:
         click.launch(str(result.index))

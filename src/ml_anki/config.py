@@ -93,7 +93,11 @@ class DeckConfig:
 
     @property
     def package_path(self) -> Path:
-        return self.out_dir / f"{self.deck_slug}-v{self.version}.apkg"
+        return self.package_file(self.version)
+
+    def package_file(self, version: str) -> Path:
+        """Where the deck of `version` is written (and the last release is looked for)."""
+        return self.out_dir / f"{self.deck_slug}-v{version}.apkg"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """`ml-anki diff`: what a learner would see change when importing one build of the deck over another.
 
-Both sides are packages read back with the standard library (`apkg`); the current sources are
-packaged in memory, exactly as `build` would, without writing anything. Notes are matched by
-GUID, as Anki's importer matches them. A note that left the deck, or now ships only as a
-retired note, counts as removed: that is what it is to a learner. Field changes are compared as
+Both sides are `Deck` values: a package read with `apkg.read`, or the deck the current sources
+decide (`build.plan`), without packaging or writing anything. Notes are matched by GUID, as
+Anki's importer matches them. A note that left the deck, or now ships only as a retired note,
+counts as removed: that is what it is to a learner. Field changes are compared as
 a learner reads them: tags stripped, entities decoded, TeX left as written, word by word.
 """
 
@@ -14,18 +14,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from . import apkg
+from .deck import Deck, Note
 from .lock import natural_key
-
-if TYPE_CHECKING:
-    from .build import Progress
-    from .config import DeckConfig
+from .notetype import SPECS
 
 Kind = Literal["+", "~", "-"]
 _CONTEXT_WORDS = 6
 """Unchanged words shown on each side of a change in `-v` output."""
+QUESTION_FIELDS = tuple(spec.field_name("question") for spec in SPECS.values())
+"""What a learner reads as a note's question, in each of ml-anki's note types."""
 _BLOCK_TAGS = frozenset(
     {"br", "p", "div", "li", "tr", "pre", "hr", "table", "ul", "ol", "h4", "h5", "h6", "dt", "dd"}
 )
@@ -78,55 +77,68 @@ class DeckDiff:
         return sum(1 for change in self.notes if change.kind == kind)
 
 
-def compare(old: apkg.Package, new: apkg.Package) -> DeckDiff:
+def compare(old: Deck, new: Deck) -> DeckDiff:
     notes: list[NoteChange] = []
     unchanged = 0
     order = _field_order(new)
-    for guid in old.notes.keys() | new.notes.keys():
-        before, after = old.notes.get(guid), new.notes.get(guid)
+    before_notes, after_notes = old.by_guid(), new.by_guid()
+    for guid in before_notes.keys() | after_notes.keys():
+        before, after = before_notes.get(guid), after_notes.get(guid)
         live_before = before is not None and not before.retired
         live_after = after is not None and not after.retired
         if live_after and not live_before:
             assert after is not None
-            notes.append(NoteChange("+", after.label, _question(after)))
+            notes.append(NoteChange("+", new.label(after), _question(new, after)))
         elif live_before and not live_after:
             assert before is not None
-            notes.append(NoteChange("-", before.label, _question(before)))
+            notes.append(NoteChange("-", old.label(before), _question(old, before)))
         elif live_before and live_after:
             assert before is not None and after is not None
-            fields = _field_changes(before, after, order)
+            fields = _field_changes(old, before, new, after, order)
             if fields:
-                notes.append(NoteChange("~", after.label, _question(after), fields))
+                notes.append(NoteChange("~", new.label(after), _question(new, after), fields))
             else:
                 unchanged += 1
     notes.sort(key=lambda change: (natural_key(change.label), change.kind))
     return DeckDiff(tuple(notes), unchanged, _notetype_changes(old, new), _media_changes(old, new))
 
 
-def _field_order(package: apkg.Package) -> dict[str, int]:
+def _field_order(deck: Deck) -> dict[str, int]:
     order: dict[str, int] = {}
-    for notetype in package.notetypes.values():
-        for name in notetype.fields:
+    for kind in deck.notetypes:
+        for name in kind.field_names:
             order.setdefault(name, len(order))
     return order
 
 
-def _question(note: apkg.PackagedNote) -> str:
-    html = note.fields.get("Question")
-    if html is None:  # another note type: its first field is its front
-        html = next(iter(note.fields.values()), "")
+def _question(deck: Deck, note: Note) -> str:
+    fields = deck.fields(note)
+    html = next((fields[name] for name in QUESTION_FIELDS if name in fields), None)
+    if html is None:  # another tool's note type: its first field is its front
+        html = next(iter(fields.values()), "")
     return " ".join(plain_text(html).split())
 
 
 def _field_changes(
-    before: apkg.PackagedNote, after: apkg.PackagedNote, order: dict[str, int]
+    old: Deck, before: Note, new: Deck, after: Note, order: dict[str, int]
 ) -> tuple[FieldChange, ...]:
     changes: list[FieldChange] = []
+    if before.notetype_id != after.notetype_id:
+        old_type, new_type = old.notetype(before.notetype_id), new.notetype(after.notetype_id)
+        changes.append(
+            FieldChange(
+                "Note type",
+                f"[-{old_type.name if old_type else before.notetype_id}-]"
+                f"{{+{new_type.name if new_type else after.notetype_id}+}} — Anki cannot change "
+                "a note's type on import: learners' copies would conflict",
+            )
+        )
+    before_fields, after_fields = old.fields(before), new.fields(after)
     names = sorted(
-        before.fields.keys() | after.fields.keys(), key=lambda n: (order.get(n, len(order)), n)
+        before_fields.keys() | after_fields.keys(), key=lambda n: (order.get(n, len(order)), n)
     )
     for name in names:
-        old_html, new_html = before.fields.get(name, ""), after.fields.get(name, "")
+        old_html, new_html = before_fields.get(name, ""), after_fields.get(name, "")
         if old_html == new_html:
             continue
         old_text, new_text = plain_text(old_html), plain_text(new_html)
@@ -139,10 +151,12 @@ def _field_changes(
     return tuple(changes)
 
 
-def _notetype_changes(old: apkg.Package, new: apkg.Package) -> tuple[NoteTypeChange, ...]:
+def _notetype_changes(old: Deck, new: Deck) -> tuple[NoteTypeChange, ...]:
     changes: list[NoteTypeChange] = []
-    for notetype_id in sorted(old.notetypes.keys() | new.notetypes.keys()):
-        before, after = old.notetypes.get(notetype_id), new.notetypes.get(notetype_id)
+    before_types = {t.id: t for t in old.notetypes}
+    after_types = {t.id: t for t in new.notetypes}
+    for notetype_id in sorted(before_types.keys() | after_types.keys()):
+        before, after = before_types.get(notetype_id), after_types.get(notetype_id)
         if before is None and after is not None:
             changes.append(NoteTypeChange("+", after.name))
         elif after is None and before is not None:
@@ -152,8 +166,10 @@ def _notetype_changes(old: apkg.Package, new: apkg.Package) -> tuple[NoteTypeCha
             schema = False
             if before.name != after.name:
                 parts.append(f"name (was '{before.name}')")
-            if before.fields != after.fields:
-                parts.append(f"fields ({', '.join(before.fields)} → {', '.join(after.fields)})")
+            if before.field_names != after.field_names:
+                parts.append(
+                    f"fields ({', '.join(before.field_names)} → {', '.join(after.field_names)})"
+                )
                 schema = True
             old_templates = {t.name: t for t in before.templates}
             new_templates = {t.name: t for t in after.templates}
@@ -176,10 +192,12 @@ def _notetype_changes(old: apkg.Package, new: apkg.Package) -> tuple[NoteTypeCha
     return tuple(changes)
 
 
-def _media_changes(old: apkg.Package, new: apkg.Package) -> tuple[MediaChange, ...]:
+def _media_changes(old: Deck, new: Deck) -> tuple[MediaChange, ...]:
     changes: list[MediaChange] = []
-    for name in sorted(old.media.keys() | new.media.keys()):
-        before, after = old.media.get(name), new.media.get(name)
+    before_media = {m.name: m.sha256 for m in old.media}
+    after_media = {m.name: m.sha256 for m in new.media}
+    for name in sorted(before_media.keys() | after_media.keys()):
+        before, after = before_media.get(name), after_media.get(name)
         if before is None:
             changes.append(MediaChange("+", name))
         elif after is None:
@@ -229,15 +247,6 @@ def summary(diff: DeckDiff) -> str:
         ]
         text += f" · media: {', '.join(counts)}"
     return text
-
-
-def package_from_sources(config: DeckConfig, progress: Progress | None = None) -> apkg.Package:
-    """The deck `ml-anki build` would write now, read back; nothing is written anywhere."""
-    from . import build, package
-
-    planned = build.plan(config, progress)
-    apkg_bytes = package.write(config, planned.checked.rendered, planned.lock)
-    return apkg.read_bytes(apkg_bytes, config.cards_dir)
 
 
 class _TextExtractor(HTMLParser):

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import apkg, notetype, package
-from . import lock as lock_mod
 from .build import Progress, plan
 from .config import DeckConfig
+from .deck import Deck
 from .errors import Problem, SourceSpan
 from .files import atomic_write
 from .strings import Strings
@@ -54,15 +53,19 @@ and detectable by the browser test.
 """
 
 _TEMPLATE_TAG = re.compile(r"\{\{([#^/]?)([^{}]*)\}\}")
+_CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
 _EMPTY_FIELD = re.compile(r"^(?:\s|</?(?:br|div) ?/?>)*$", re.IGNORECASE)
 """Anki's test for an empty field (rslib `field_is_empty`): whitespace, `<br>` and `<div>` only."""
 
 
 @dataclass(frozen=True, slots=True)
 class CardSides:
-    """One note's card as Anki shows it, without the note type's CSS."""
+    """One card as Anki shows it, without the note type's CSS."""
 
     note_id: str
+    card: str
+    """Which of the note's cards: its template's name, or `cloze N`; empty for a note's only
+    card."""
     front_html: str
     back_html: str
     where: SourceSpan | None
@@ -75,14 +78,22 @@ class PreviewResult:
     index: Path
     """The page to open: toggles for night mode and phone width, the cards in a frame."""
     cards: tuple[CardSides, ...]
+    notes: int
     media_count: int
     warnings: tuple[Problem, ...]
 
 
-def fill_template(template: str, fields: Mapping[str, str], front_side: str = "") -> str:
+def fill_template(
+    template: str, fields: Mapping[str, str], front_side: str = "", cloze: int | None = None
+) -> str:
     """Anki's template language as our templates use it: `{{Field}}`, `{{#F}}…{{/F}}`,
-    `{{^F}}…{{/F}}` and `{{FrontSide}}`. Anything else is a bug in `templates/`."""
+    `{{^F}}…{{/F}}`, `{{FrontSide}}` and, for cloze number `cloze`, `{{cloze:F}}`. Anything
+    else is a bug in `templates/`."""
     values = {**fields, "FrontSide": front_side}
+    if cloze is not None:
+        question = not front_side
+        for name, value in fields.items():
+            values[f"cloze:{name}"] = cloze_side(value, cloze, question=question)
     parts: list[str] = []
     sections: list[tuple[str, bool]] = []
     position = 0
@@ -109,18 +120,46 @@ def fill_template(template: str, fields: Mapping[str, str], front_side: str = ""
     return "".join(parts)
 
 
-def card_sides(
-    fields: Mapping[str, Mapping[str, str]],
-    where: Mapping[str, SourceSpan],
-    look: notetype.NoteTypeLook,
-) -> tuple[CardSides, ...]:
-    """Every note's front and back, in the study guide's order."""
+def card_sides(deck: Deck) -> tuple[CardSides, ...]:
+    """Every card of every note, front and back, in the study guide's order."""
     sides = []
-    for note_id in sorted(fields, key=lock_mod.natural_key):
-        front = fill_template(look.front_html, fields[note_id])
-        back = fill_template(look.back_html, fields[note_id], front_side=front)
-        sides.append(CardSides(note_id, front, back, where.get(note_id)))
+    for note in deck.notes:
+        kind = deck.notetype(note.notetype_id)
+        assert kind is not None, "a decided deck has the note type of each of its notes"
+        fields = deck.fields(note)
+        for card in note.cards:
+            template = kind.templates[0 if kind.cloze else card.ord]
+            cloze = card.ord + 1 if kind.cloze else None
+            front = fill_template(template.front, fields, cloze=cloze)
+            back = fill_template(template.back, fields, front_side=front, cloze=cloze)
+            if kind.cloze:
+                name = f"cloze {card.ord + 1}" if len(note.cards) > 1 else ""
+            else:
+                name = template.name if len(kind.templates) > 1 else ""
+            sides.append(CardSides(deck.label(note), name, front, back, note.where))
     return tuple(sides)
+
+
+def cloze_side(text: str, number: int, *, question: bool) -> str:
+    """A field under Anki's `{{cloze:…}}` filter on card `number`: its deletion hidden as
+    `[...]` (or `[hint]`) on the question, shown on the answer; the other deletions shown.
+
+    The markup is the one Anki 23.10 and later emits (rslib `cloze.rs`). Deletions nested in
+    deletions are not used by ml-anki decks and are not rendered here."""
+
+    def replace(match: re.Match[str]) -> str:
+        ordinal, content, hint = int(match.group(1)), match.group(2), match.group(3)
+        if ordinal != number:
+            return f'<span class="cloze-inactive" data-ordinal="{ordinal}">{content}</span>'
+        if question:
+            encoded = html.escape(content, quote=True)
+            return (
+                f'<span class="cloze" data-cloze="{encoded}" data-ordinal="{ordinal}">'
+                f"[{hint or '...'}]</span>"
+            )
+        return f'<span class="cloze" data-ordinal="{ordinal}">{content}</span>'
+
+    return _CLOZE.sub(replace, text)
 
 
 def is_url(value: str) -> bool:
@@ -145,28 +184,25 @@ def write(
     `mathjax` is the script's URL or local path. Nothing is written when a card has an error.
     """
     # The cards show what the next build would ship (the version line included: the lock's
-    # version for unchanged notes, this one for new and edited notes), so build that package,
-    # in memory only, and read its fields back.
+    # version for unchanged notes, this one for new and edited notes): the deck it decides.
     planned = plan(config, progress)
-    checked = planned.checked
-    look = notetype.look()
-    deck = apkg.read_bytes(package.write(config, checked.rendered, planned.lock), out_dir)
-    fields = {note.fields["Id"]: note.fields for note in deck.notes.values()}
-    # The package ships exactly the figures the rendered notes show (content-addressed names).
-    media = {m.name: m.path for note in checked.rendered for m in note.media}
-    sides = card_sides(fields, {n.id: n.where for n in checked.rendered}, look)
+    deck = planned.deck
+    sides = card_sides(deck)
+    css = "\n".join(dict.fromkeys(kind.css for kind in deck.notetypes))
     index_html = index_page(config, sides)
-    cards_html = cards_page(config, sides, look.css, mathjax_src(mathjax, out_dir))
+    cards_html = cards_page(config, sides, css, mathjax_src(mathjax, out_dir))
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, source in sorted(media.items()):
-        target, data = out_dir / name, source.read_bytes()
+    # The package ships exactly these figures, under these (content-addressed) names.
+    for media in deck.media:
+        assert media.source is not None, "a decided deck knows its media files"
+        target, data = out_dir / media.name, media.source.read_bytes()
         if not target.is_file() or target.read_bytes() != data:
             atomic_write(target, data)
     atomic_write(out_dir / "cards.html", cards_html.encode())
     atomic_write(out_dir / "index.html", index_html.encode())
-    warnings = tuple(p for p in checked.problems if p.severity == "warning")
-    return PreviewResult(out_dir / "index.html", sides, len(media), warnings)
+    warnings = tuple(p for p in planned.checked.problems if p.severity == "warning")
+    return PreviewResult(out_dir / "index.html", sides, len(deck.notes), len(deck.media), warnings)
 
 
 def _title(config: DeckConfig) -> str:
@@ -189,17 +225,18 @@ def _head(config: DeckConfig, page: str, *styles: str) -> str:
 def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
     """The toolbar page: night mode and phone width toggles, a note picker, the cards' frame."""
     options = "\n".join(
-        f'<option value="{html.escape(s.note_id)}">#{html.escape(s.note_id)}</option>'
-        for s in sides
+        f'<option value="{html.escape(note_id)}">#{html.escape(note_id)}</option>'
+        for note_id in dict.fromkeys(s.note_id for s in sides)
     )
     text = config.strings
     phone = text.preview_phone.format(px=PHONE_WIDTH)
+    notes = len({s.note_id for s in sides})
     return f"""{_head(config, "preview", _INDEX_CSS)}
 </head>
 <body>
 <header class="bar">
 <strong>{_title(config)}</strong>
-<span class="count">{html.escape(text.preview_count.format(n=len(sides)))}</span>
+<span class="count">{html.escape(text.preview_count.format(n=notes))}</span>
 <label><input type="checkbox" id="night"> {html.escape(text.preview_night)}</label>
 <label><input type="checkbox" id="phone" checked> {html.escape(phone)}</label>
 <label>{html.escape(text.preview_jump)} <select id="jump">
@@ -217,7 +254,10 @@ def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
 
 def cards_page(config: DeckConfig, sides: Sequence[CardSides], css: str, mathjax: str) -> str:
     """Every card side under the note type's CSS, in `<body class="card">` as Anki has it."""
-    notes = "\n".join(_note_section(s, config.strings) for s in sides)
+    by_note: dict[str, list[CardSides]] = {}
+    for side in sides:
+        by_note.setdefault(side.note_id, []).append(side)
+    notes = "\n".join(_note_section(cards, config.strings) for cards in by_note.values())
     return f"""{_head(config, "cards", css, _CARDS_CSS)}
 <script>
 window.MathJax = {json.dumps(MATHJAX_CONFIG)};
@@ -234,20 +274,26 @@ window.MathJax = {json.dumps(MATHJAX_CONFIG)};
 """
 
 
-def _note_section(sides: CardSides, text: Strings) -> str:
-    note_id = html.escape(sides.note_id)
-    if sides.where is None:
+def _note_section(cards: Sequence[CardSides], text: Strings) -> str:
+    first = cards[0]
+    note_id = html.escape(first.note_id)
+    if first.where is None:
         where = html.escape(text.preview_retired)
     else:
-        where = html.escape(f"{Path(sides.where.path).as_posix()}:{sides.where.line}")
+        where = html.escape(f"{Path(first.where.path).as_posix()}:{first.where.line}")
+    labels = {"front": text.preview_front, "back": text.preview_back}
+    sides = "\n".join(
+        f"""<div class="mlp-side mlp-{side}" data-side="{side}"><div class="mlp-label">{
+            html.escape(labels[side] + (f" · {card.card}" if card.card else ""))
+        }</div>
+{card.front_html if side == "front" else card.back_html}
+</div>"""
+        for card in cards
+        for side in ("front", "back")
+    )
     return f"""<section class="mlp-note" id="note-{note_id}">
 <div class="mlp-head"><a href="#note-{note_id}">#{note_id}</a><span>{where}</span></div>
-<div class="mlp-side mlp-front" data-side="front"><div class="mlp-label">{html.escape(text.preview_front)}</div>
-{sides.front_html}
-</div>
-<div class="mlp-side mlp-back" data-side="back"><div class="mlp-label">{html.escape(text.preview_back)}</div>
-{sides.back_html}
-</div>
+{sides}
 </section>"""
 
 

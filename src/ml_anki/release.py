@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from . import apkg, changelog, notetype
+from . import deck as deck_mod
 from .errors import Problem, SourceError, SourceSpan
 from .files import atomic_write
 from .lock import Lock, LockedNote, Retirement, natural_key, version_key
@@ -105,7 +106,7 @@ def release(
             SourceSpan(config.lock_path),
             f"nothing changed since v{old.released}: every note, figure and the card templates "
             f"are as released, so learners would get nothing new; edit the cards first "
-            f"(ml-anki diff {_release_file(config, old.released)} shows what differs)",
+            f"(ml-anki diff {config.package_file(old.released)} shows what differs)",
         )
     retirements = (
         _retirements(config, old, retiring, replaced_by, rendered, version, previous_package)
@@ -142,7 +143,7 @@ def release(
         config, old, released, rendered, pending, retirements, reworded, notetype_pending
     )
     released_config = replace(config, version=version)
-    apkg_bytes = package.write(released_config, checked.rendered, released)
+    apkg_bytes = package.write(deck_mod.decide(released_config, checked.rendered, released))
     changelog_path = config.root / CHANGELOG
     existing = changelog_path.read_text(encoding="utf-8") if changelog_path.is_file() else None
     changelog_text = changelog.with_section(existing, section, config.tag_prefix)
@@ -152,7 +153,7 @@ def release(
         pyproject_text = _with_version(pyproject_path.read_text(encoding="utf-8"), version, config)
 
     # Every check passed: write. The lock goes last because it is what records the release.
-    atomic_write(released_config.package_path, apkg_bytes)
+    atomic_write(config.package_file(version), apkg_bytes)
     atomic_write(changelog_path, changelog_text.encode())
     if pyproject_text is not None:
         atomic_write(pyproject_path, pyproject_text.encode())
@@ -160,7 +161,7 @@ def release(
     return ReleaseResult(
         version=version,
         previous=old.released,
-        package_path=released_config.package_path,
+        package_path=config.package_file(version),
         section=section,
         commit=tuple(
             path
@@ -240,10 +241,8 @@ def _retirements(
     update with other (or empty) fields would overwrite their copy. They are then kept in the
     lock, so every later release ships the retired note without needing that package again.
     """
-    import genanki
-
     assert old.released is not None
-    path = previous_package or _release_file(config, old.released)
+    path = previous_package or config.package_file(old.released)
     ids = ", ".join(f"#{i}" for i in retiring)
     try:
         previous = apkg.read(path)
@@ -255,10 +254,11 @@ def _retirements(
             f"v{old.released} release's .apkg here or pass --previous FILE, or restore the notes",
         ) from None
     retired_tag = f"{config.tag_prefix}::retired"
+    shipped_notes = previous.by_guid()
     entries: dict[str, LockedNote] = {}
     missing = []
     for note_id in retiring:
-        shipped = previous.notes.get(genanki.guid_for(config.namespace, note_id))
+        shipped = shipped_notes.get(deck_mod.guid(config.namespace, note_id))
         if shipped is None:
             missing.append(f"#{note_id}")
             continue
@@ -270,7 +270,8 @@ def _retirements(
             line += html.escape(text.replaced_by).format(
                 id=replacement, question=rendered[replacement].question_html
             )
-        fields = {name: shipped.fields.get(name, "") for name, _ in notetype.FIELDS}
+        shipped_fields = previous.fields(shipped)
+        fields = {name: shipped_fields.get(name, "") for name, _ in notetype.FIELDS}
         fields.update(Id=note_id, Version=version, Retired=line)
         entry = old.notes[note_id]
         first = entry.first_version
@@ -334,10 +335,6 @@ def _section(
         removed=tuple(sorted(removed, key=lambda e: natural_key(e.note_id))),
         notetype_changed=notetype_changed and old.released is not None,
     )
-
-
-def _release_file(config: DeckConfig, version: str) -> Path:
-    return config.out_dir / f"{config.deck_slug}-v{version}.apkg"
 
 
 def _pyproject_span(config: DeckConfig) -> SourceSpan:

@@ -1,0 +1,90 @@
+"""Nothing changes for learners of the released deck: v1.0.1's sources, built by this code.
+
+`tests/fixtures/v1.0.1/` holds v1.0.1's own cards, media, lock and the package built at its
+commit (637eee3), so this proof does not move while the cards in `cards/` are edited.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from learner import Learner
+from ml_anki import apkg
+from ml_anki.cli import main
+
+FIXTURE = Path(__file__).parent / "fixtures" / "v1.0.1"
+RELEASED = FIXTURE / "ml-interview-v1.0.1.apkg"
+RELEASED_AT = 1_764_400_000
+"""After every mod in the v1.0.1 lock; any later time would do."""
+
+
+@pytest.fixture
+def v1_0_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "v1.0.1"
+    for name in ("cards", "media"):
+        shutil.copytree(FIXTURE / name, root / name)
+    for name in ("pyproject.toml", "ml-anki.lock"):
+        shutil.copy(FIXTURE / name, root / name)
+    monkeypatch.chdir(root)
+    return root
+
+
+def build(root: Path) -> Path:
+    result = CliRunner().invoke(main, ["build"], env={"SOURCE_DATE_EPOCH": str(RELEASED_AT)})
+    assert result.exit_code == 0, result.output
+    return root / result.stdout.strip().splitlines()[-1]
+
+
+def entries(package: Path) -> dict[str, bytes]:
+    """The package's zip entries, the collection without the SQLite library's version stamp
+    (its header records which SQLite wrote it: bytes 92–99)."""
+    with zipfile.ZipFile(io.BytesIO(package.read_bytes())) as archive:
+        found = {info.filename: archive.read(info) for info in archive.infolist()}
+        dates = {info.date_time for info in archive.infolist()}
+    collection = bytearray(found["collection.anki2"])
+    collection[92:100] = bytes(8)
+    found["collection.anki2"] = bytes(collection)
+    assert dates == {(1980, 1, 1, 0, 0, 0)}
+    return found
+
+
+def test_the_released_sources_build_the_released_package(v1_0_1: Path) -> None:
+    lock = (v1_0_1 / "ml-anki.lock").read_text()
+    built = build(v1_0_1)
+    assert built == v1_0_1 / "dist" / "ml-interview-v1.0.1.apkg"
+    assert (v1_0_1 / "ml-anki.lock").read_text() == lock, "the lock is untouched"
+    assert entries(built) == entries(RELEASED)
+    # The deck value read back from both packages is the same value.
+    assert apkg.read(built) == apkg.read(RELEASED)
+
+
+def test_importing_over_v1_0_1_updates_no_note_and_creates_none(
+    v1_0_1: Path, learner: Learner
+) -> None:
+    first = learner.import_deck(RELEASED)
+    assert len(first.new) == 46
+    card_ids = sorted(learner.col.db.list("select id from cards"))
+    model_before = learner.col.models.get(1764374400001)
+    assert model_before is not None
+
+    log = learner.import_deck(build(v1_0_1))
+    assert (log.new, log.updated, log.conflicting) == ([], [], [])
+    assert len(log.duplicate) == 46, "every note matched by GUID, nothing to update"
+    assert sorted(learner.col.db.list("select id from cards")) == card_ids
+    models = [(m.id, m.name) for m in learner.col.models.all_names_and_ids()]
+    assert [m for m in models if m[1].startswith("ml-anki")] == [(1764374400001, "ml-anki Q&A")]
+
+    released, rebuilt = apkg.read(RELEASED), apkg.read(v1_0_1 / "dist" / RELEASED.name)
+    assert [n.guid for n in rebuilt.notes] == [n.guid for n in released.notes]
+    (released_type,) = released.notetypes
+    (rebuilt_type,) = rebuilt.notetypes
+    assert rebuilt_type.id == released_type.id == 1764374400001
+    assert rebuilt_type.fields == released_type.fields
+    assert [f.id for f in rebuilt_type.fields] == list(range(920_001, 920_010))
+    assert [(t.name, t.id) for t in rebuilt_type.templates] == [("Question → Answer", 930_001)]

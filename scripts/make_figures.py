@@ -250,12 +250,16 @@ def plot_lr_too_large() -> Figure:
 
 
 def plot_relu_approximation() -> Figure:
-    """sin(x) on [0, 2π] approximated by a least-squares sum of 5 ReLUs with fixed knots."""
+    """sin(x) on [0, 2π] approximated by a least-squares sum of 5 ReLUs with fixed knots.
+
+    The symbols are the card's (#12-2): c_0 the constant, c_i the output weights, t_i the knots.
+    b stays free for a unit's bias, as on #12-4.
+    """
     units = 5
     x = np.linspace(0.0, 2.0 * np.pi, 400)
     target = np.sin(x)
     knots = np.linspace(0.0, 2.0 * np.pi, units + 1)[:-1]
-    # Columns: a bias, then one ReLU per knot; the fit picks each unit's output weight.
+    # Columns: the constant c_0, then one ReLU per knot t_i; the fit picks each weight c_i.
     design = np.column_stack([np.ones_like(x)] + [relu(x - knot) for knot in knots])
     weights, *_ = np.linalg.lstsq(design, target, rcond=None)
     approximation = design @ weights
@@ -266,8 +270,8 @@ def plot_relu_approximation() -> Figure:
     # Opaque and wider rather than translucent: alpha would fade it into a dark card.
     ax.plot(x, target, color=BLUE, linewidth=5, label=r"target $\sin x$")
     ax.plot(x, approximation, color=ORANGE, label=f"sum of {units} ReLUs")
-    ax.plot(knots, at_knots, "o", color=ORANGE, markersize=9, label="knots $t_k$")
-    ax.set_title(r"$\hat f(x) = b + \sum_k\, c_k \max(0,\, x - t_k)$")
+    ax.plot(knots, at_knots, "o", color=ORANGE, markersize=9, label="knots $t_i$")
+    ax.set_title(r"$\hat f(x) = c_0 + \sum_i\, c_i \max(0,\, x - t_i)$")
     ax.set_xticks(
         np.pi * np.array([0.0, 0.5, 1.0, 1.5, 2.0]),
         ["0", r"$\pi/2$", r"$\pi$", r"$3\pi/2$", r"$2\pi$"],

@@ -39,8 +39,8 @@ def test_source_errors_are_one_line_each_exit_1_and_nothing_is_written(project: 
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "cards/02-bad.md:1:1: error: duplicate note id #1, first defined at "
-        "cards/01-basics.md:7:1; give one of them a new id (ids are forever: keep the older one)\n"
+        "cards/02-bad.md:1:1: error: duplicate note id #1, first used at cards/01-basics.md:7:1; "
+        "neither is in ml-anki.lock yet (no learner has either), so give this later one a new id\n"
         "cards/02-bad.md:7:1: error: note #9 has no question: put a '### <question>' line right after '## #9'\n"
         "cards/02-bad.md:15:1: error: image '../media/nope.svg' not found (files in media/: relu.svg)\n"
         "ml-anki: 3 errors; nothing was written\n"
@@ -172,3 +172,37 @@ def test_an_unwritable_output_is_one_clear_line_not_a_traceback(project: Project
         "afile/sub: error: Not a directory; no half-written file was left behind\n"
     )
     assert project.deck.read_bytes() == deck
+
+
+def test_a_mistyped_anchor_stops_the_build_with_the_anchor_meant(project: Project) -> None:
+    project.write("cards/02-more.md", "## #3\n\n### What is tanh?\n\nA.\n\n## dos\n\n### Two?\n\nB.\n")
+    result = project.cli("build")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cards/02-more.md:7:1: error: '## dos' looks like a note anchor but is not one: did you "
+        "mean `## #dos`?\n"
+        "ml-anki: 1 error; nothing was written\n"
+    )
+    assert not (project.root / "dist").exists() and not project.lock.exists()
+
+
+def test_a_duplicate_id_blames_the_note_learners_do_not_have(project: Project) -> None:
+    project.build()
+    # A new note, in a file that sorts first, reuses the id of a note already built.
+    project.write("cards/00-new.md", "## #2\n\n### What is a neuron?\n\nA unit.\n")
+    result = project.cli("build", now=1_800_000_100)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cards/00-new.md:1:1: error: duplicate note id #2: learners already have the note at "
+        "cards/01-basics.md:28:1 (its question is the one ml-anki.lock has for #2); give this "
+        "note a new id\n"
+        "ml-anki: 1 error; nothing was written\n"
+    )
+    # When the lock knows neither question, the later one in file order is told to move.
+    project.write("cards/00-new.md", "## #7\n\n### A?\n\nA.\n")
+    project.write("cards/02-new.md", "## #7\n\n### B?\n\nB.\n")
+    result = project.cli("check")
+    assert result.stderr.splitlines()[0] == (
+        "cards/02-new.md:1:1: error: duplicate note id #7, first used at cards/00-new.md:1:1; "
+        "neither is in ml-anki.lock yet (no learner has either), so give this later one a new id"
+    )

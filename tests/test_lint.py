@@ -249,9 +249,9 @@ def test_what_renders_well_is_clean() -> None:
             ),
         ),
         (
-            "#hashtags are headings",
+            "###hashtags are headings",
             (
-                "5:1: warning: '#' at the start of a line makes an <h1> heading, which the "
+                "5:1: warning: '###' at the start of a line makes an <h3> heading, which the "
                 "sanitizer removes from cards (its text stays); write '#### …' for a heading "
                 "inside an answer, or '\\#' for a literal '#'"
             ),

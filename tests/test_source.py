@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+import pytest
+
 from ml_anki.source import decode, parent_id, parse
 
 CARD = Path("cards/x.md")
@@ -88,11 +90,106 @@ def test_structural_mistakes_are_located() -> None:
     ]
 
 
-def test_parent_is_the_id_before_the_last_dash_when_that_note_exists() -> None:
-    known = frozenset({"12", "12-1", "relu-dying"})
+def test_a_numbered_id_is_under_the_id_before_its_last_dash_when_that_note_exists() -> None:
+    known = frozenset({"12", "12-1", "12-1-2", "relu", "relu-dying", "ls", "ls-h"})
     assert parent_id("12-1", known) == "12"
+    assert parent_id("12-1-2", known) == "12-1"
     assert parent_id("12", known) is None
+    assert parent_id("13-1", known) is None
+    # A hyphen in a name is part of the name: `ls-h` is not a sub-question of `ls`.
+    assert parent_id("ls-h", known) is None
     assert parent_id("relu-dying", known) is None
+
+
+def messages(text: str) -> list[str]:
+    return [str(p) for p in parse(text, CARD)[1]]
+
+
+NOTE = "## #1\n\n### Q\n\nA.\n\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "guess"),
+    [
+        ("## dos", "dos"),
+        ("### #dos", "dos"),
+        ("# #dos", "dos"),
+        ("##  #dos", "dos"),
+        ("##\t#dos", "dos"),
+        ("#### #dos", "dos"),
+    ],
+)
+def test_a_heading_that_looks_like_an_anchor_is_an_error_with_the_anchor_meant(
+    line: str, guess: str
+) -> None:
+    file, problems = parse(f"{NOTE}{line}\n\n### Q two\n\nB.\n", CARD)
+    assert [str(p) for p in problems] == [
+        (
+            f"cards/x.md:7:1: error: '{line.strip()}' looks like a note anchor but is not one: "
+            f"did you mean `## #{guess}`?"
+        )
+    ]
+    # Parsing goes on as if it were right: one typo, one error; note #1 keeps its answer.
+    assert [(n.id, n.body_md) for n in file.notes] == [("1", "A."), (guess, "B.")]
+
+
+def test_an_anchor_like_heading_is_an_error_in_the_preamble_too() -> None:
+    assert messages("# Title\n\n### #1\n\n### Q\n\nA.\n") == [
+        (
+            "cards/x.md:3:1: error: '### #1' looks like a note anchor but is not one: "
+            "did you mean `## #1`?"
+        )
+    ]
+    assert messages("# Title\n\n## Contents\n\n" + NOTE) == []
+
+
+def test_headings_of_level_one_and_two_inside_an_answer_are_errors() -> None:
+    assert messages(NOTE + "## Two words\n\n#hashtag\n\n#### Fine\n") == [
+        (
+            "cards/x.md:7:1: error: '## Two words' is a level-2 heading inside note #1's answer: in "
+            "card files '#' is the title and '## #<id>' starts a note, and a card does not show it "
+            "as a heading; write '#### Two words' for a heading in an answer"
+        ),
+        (
+            "cards/x.md:9:1: error: '#hashtag' looks like a note anchor but is not one: did you "
+            "mean `## #hashtag`?"
+        ),
+    ]
+    assert messages(NOTE + "## a b!\n") == [
+        (
+            "cards/x.md:7:1: error: '## a b!' is a level-2 heading inside note #1's answer: in "
+            "card files '#' is the title and '## #<id>' starts a note, and a card does not show it "
+            "as a heading; write '#### a b!' for a heading in an answer"
+        ),
+    ]
+
+
+def test_setext_headings_inside_an_answer_are_reported_like_hash_headings() -> None:
+    text = NOTE + "Title\n=====\n\nSub\n---\n\nA paragraph\nof two lines\n---\n\ntext\n\n---\n"
+    assert messages(text) == [
+        (
+            "cards/x.md:8:1: error: 'Title' underlined with '=====' is a level-1 heading inside note "
+            "#1's answer, like '# Title', and a card does not show it as a heading; write "
+            "'#### Title' for a heading in an answer"
+        ),
+        (
+            "cards/x.md:11:1: error: 'Sub' underlined with '---' is a level-2 heading inside note "
+            "#1's answer, like '## Sub', and a card does not show it as a heading; write '#### Sub' "
+            "for a heading in an answer (or leave a blank line above '---' for a horizontal rule)"
+        ),
+    ]
+    # Above the first note a setext heading is a title; in code it is code.
+    assert messages("Title\n=====\n\n" + NOTE + "```\nx\n---\n```\n") == []
+
+
+def test_a_setext_heading_right_under_the_question_is_reported() -> None:
+    assert messages("## #1\n\n### Q\nSub\n---\n") == [
+        (
+            "cards/x.md:5:1: error: 'Sub' underlined with '---' is a level-2 heading inside note "
+            "#1's answer, like '## Sub', and a card does not show it as a heading; write '#### Sub' "
+            "for a heading in an answer (or leave a blank line above '---' for a horizontal rule)"
+        ),
+    ]
 
 
 def test_whitespace_only_lines_before_an_answer_do_not_shift_its_line() -> None:

@@ -45,13 +45,12 @@ class BuildResult:
 
 def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     """Read and render every note, collecting every problem; writes nothing."""
-    sources = source.load(config.cards_dir)
+    locked = _locked_questions(config.lock_path)
+    sources = source.load(config.cards_dir, locked)
     # Config warnings (unknown keys, identities shared with another deck) are the deck's too.
     problems = list(config.warnings) + list(sources.problems)
     notes = sources.notes
-    by_id: dict[str, source.SourceNote] = {}
-    for note in notes:
-        by_id.setdefault(note.id, note)  # a duplicate id is reported; the first one stands
+    by_id = source.keepers(notes, locked)  # a duplicate id is reported at the other note
     known = frozenset(by_id)
     jobs = [(note, by_id.get(source.parent_id(note.id, known) or "")) for note in notes]
     rendered, found = _render(jobs, config, progress)
@@ -62,6 +61,16 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     problems += lint.unused_media(config.media_dir, config.cards_dir, rendered)
     problems += lint.changed_questions(notes, config.lock_path)
     return CheckResult(tuple(rendered), tuple(sorted(problems)))
+
+
+def _locked_questions(lock_path: Path) -> dict[str, str]:
+    """Each id in the lock file and its question there, to tell which of two notes sharing an id
+    learners already have. A damaged lock is reported by `lint.changed_questions`."""
+    try:
+        locked = lock_mod.load(lock_path)
+    except SourceError:
+        return {}
+    return {note_id: entry.question for note_id, entry in locked.notes.items()}
 
 
 def _render(

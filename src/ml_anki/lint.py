@@ -331,7 +331,8 @@ def _segment_problems(segment: _Segment, path: Path) -> list[Problem]:
     if not display:
         problems += _stray_dollars(masked, maths, at)
     problems += _html_problems(_mask(masked, (m.delimiters for m in maths)), at)
-    if 1 <= segment.heading <= 3 and not _sanitized_tag(f"<h{segment.heading}>").kept:
+    # `#` and `##` inside an answer are structure mistakes, reported (as errors) by `source`.
+    if segment.heading == 3 and not _sanitized_tag("<h3>").kept:
         problems.append(
             Problem(
                 at(0),

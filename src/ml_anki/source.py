@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Problem, SourceSpan
 
 NOTE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-_ANCHOR = re.compile(r"^##[ \t]+#(.*?)[ \t]*$")
+_ANCHOR = re.compile(r"^## #(.*?)[ \t]*$")
+_ATX = re.compile(r"^(#{1,6})(.*)$")
+"""A heading as Python-Markdown reads it: no space is needed after the `#`s (`#tag` is an <h1>)."""
+_SETEXT_UNDERLINE = re.compile(r"^[=-]+[ ]*$")
+"""Under a paragraph's first line, Python-Markdown makes that line an <h1> (`=`) or <h2> (`-`)."""
 _QUESTION = re.compile(r"^###[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _REFERENCES = re.compile(r"^#####[ \t]+References[ \t]*$", re.IGNORECASE)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
@@ -104,9 +108,8 @@ def decode(raw: bytes, path: Path) -> tuple[str, list[Problem]]:
 
 def parse(text: str, path: Path) -> tuple[SourceFile, list[Problem]]:
     lines = text.split("\n")
-    problems: list[Problem] = []
     structural = list(_structural_lines(lines))
-    anchors = [(i, m) for i in structural if (m := _ANCHOR.match(lines[i]))]
+    anchors, problems = _note_starts(lines, structural, path)
 
     preamble_end = anchors[0][0] if anchors else len(lines)
     toc = tuple(
@@ -118,9 +121,8 @@ def parse(text: str, path: Path) -> tuple[SourceFile, list[Problem]]:
 
     notes: list[SourceNote] = []
     structural_set = set(structural)
-    for n, (start, match) in enumerate(anchors):
+    for n, (start, note_id) in enumerate(anchors):
         end = anchors[n + 1][0] if n + 1 < len(anchors) else len(lines)
-        note_id = match.group(1)
         where = SourceSpan(path, start + 1, 1)
         if not NOTE_ID.fullmatch(note_id):
             problems.append(
@@ -137,6 +139,114 @@ def parse(text: str, path: Path) -> tuple[SourceFile, list[Problem]]:
         if note is not None:
             notes.append(note)
     return SourceFile(path, tuple(notes), toc), problems
+
+
+def _note_starts(
+    lines: list[str], structural: list[int], path: Path
+) -> tuple[list[tuple[int, str]], list[Problem]]:
+    """Where notes start, and every heading that looks like a note anchor but is not one.
+
+    A mistaken anchor never merges into the previous note's answer unnoticed: it is an error
+    with the anchor it probably meant. When that guess is a valid id, parsing goes on as if the
+    anchor were right, so one typo is one error, not a cascade of them.
+    """
+    starts: list[tuple[int, str]] = []
+    problems: list[Problem] = []
+    structural_set = set(structural)
+    question_lines = set()
+    for i in structural:
+        line = lines[i]
+        anchor = _ANCHOR.match(line)
+        if anchor:
+            starts.append((i, anchor.group(1)))
+            question_lines.add(_next_content_line(lines, i, structural_set))
+            continue
+        heading = _ATX.match(line)
+        if heading is None:
+            continue
+        level = len(heading.group(1))
+        text = re.sub(r"[ \t]+#+$", "", heading.group(2)).strip()
+        anchor_like = text.startswith("#")
+        if not anchor_like and not (starts and level <= 2):
+            continue  # a title or section above the notes, or a heading inside an answer
+        guess = text.lstrip("#").strip()
+        if anchor_like or NOTE_ID.fullmatch(guess):
+            message = f"'{line.strip()}' looks like a note anchor but is not one: " + (
+                f"did you mean `## #{guess}`?"
+                if NOTE_ID.fullmatch(guess)
+                else "a note starts with '## #<id>' (one space, then '#' and the id)"
+            )
+            problems.append(Problem(SourceSpan(path, i + 1, 1), "error", message))
+            question = _next_content_line(lines, i, structural_set)
+            if NOTE_ID.fullmatch(guess) and (anchor_like or _is_question(lines, question)):
+                starts.append((i, guess))
+                question_lines.add(question)
+            continue
+        problems.append(
+            Problem(
+                SourceSpan(path, i + 1, 1),
+                "error",
+                f"'{line.strip()}' is a level-{level} heading inside note #{starts[-1][1]}'s "
+                f"answer: in card files '#' is the title and '## #<id>' starts a note, and a card "
+                f"does not show it as a heading; write '#### {text}' for a heading in an answer",
+            )
+        )
+    problems += _setext_headings(lines, structural_set, starts, question_lines, path)
+    return starts, problems
+
+
+def _next_content_line(lines: list[str], after: int, structural: set[int]) -> int:
+    i = after + 1
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    return i if i in structural else -1
+
+
+def _is_question(lines: list[str], i: int) -> bool:
+    return i >= 0 and _QUESTION.match(lines[i]) is not None
+
+
+def _setext_headings(
+    lines: list[str],
+    structural: set[int],
+    starts: list[tuple[int, str]],
+    question_lines: set[int],
+    path: Path,
+) -> list[Problem]:
+    """`Title` over `===` or `---` inside an answer: Python-Markdown's level-1 and level-2
+    headings, reported as their `#` forms are (a card would not show them as headings)."""
+    problems = []
+    note_at = {start: note_id for start, note_id in starts}
+    note_id = ""
+    for i in range(len(lines)):
+        note_id = note_at.get(i, note_id)
+        if not note_id or i not in structural or i - 1 not in structural:
+            continue
+        underline, title = lines[i], lines[i - 1]
+        if not _SETEXT_UNDERLINE.match(underline) or not title.strip():
+            continue
+        before = lines[i - 2] if i >= 2 else ""
+        first_of_block = not before.strip() or _ATX.match(before) is not None
+        if (
+            i - 1 in note_at
+            or _ATX.match(title)
+            or title.startswith(("    ", "\t"))  # indented code
+            or not first_of_block
+        ):
+            continue
+        level = 1 if underline.startswith("=") else 2
+        rule = " (or leave a blank line above '---' for a horizontal rule)" if level == 2 else ""
+        problems.append(
+            Problem(
+                SourceSpan(path, i + 1, 1),
+                "error",
+                f"'{title.strip()}' underlined with '{underline.strip()}' is a level-{level} "
+                f"heading inside note #{note_id}'s answer, like '{'#' * level} {title.strip()}', "
+                f"and a card does not show it as a heading; write '#### {title.strip()}' for a "
+                f"heading in an answer{rule}",
+            )
+        )
+    return problems
 
 
 def _structural_lines(lines: list[str]) -> Iterable[int]:
@@ -207,8 +317,12 @@ def _block(lines: list[str], start: int, end: int) -> tuple[str, int]:
     return "\n".join(lines[start:end]), start + 1
 
 
-def load(cards_dir: Path) -> Sources:
-    """Read and parse every card file; problems are collected, never raised."""
+def load(cards_dir: Path, locked: Mapping[str, str] | None = None) -> Sources:
+    """Read and parse every card file; problems are collected, never raised.
+
+    `locked` maps the ids in the lock file to their questions there: of two notes with one id,
+    the one the lock knows is the one learners have, and the other is told to move.
+    """
     problems: list[Problem] = []
     files: list[SourceFile] = []
     if not cards_dir.is_dir():
@@ -237,29 +351,64 @@ def load(cards_dir: Path) -> Sources:
         source_file, parse_problems = parse(text, path)
         files.append(source_file)
         problems.extend(parse_problems)
-    problems.extend(_duplicate_ids(files))
+    problems.extend(_duplicate_ids(files, locked or {}))
     return Sources(tuple(files), tuple(problems))
 
 
-def _duplicate_ids(files: list[SourceFile]) -> list[Problem]:
-    first: dict[str, SourceNote] = {}
+def keepers(notes: Iterable[SourceNote], locked: Mapping[str, str]) -> dict[str, SourceNote]:
+    """The note that keeps each id when several share it: the one whose question the lock has
+    (learners have it), else the first in file order."""
+    kept: dict[str, SourceNote] = {}
+    for note in notes:
+        if note.id not in kept or (
+            locked.get(note.id) == note.question != kept[note.id].question
+        ):
+            kept[note.id] = note
+    return kept
+
+
+def _duplicate_ids(files: list[SourceFile], locked: Mapping[str, str]) -> list[Problem]:
+    """Each reuse of an id, reported at the newer note: the one the lock does not know (learners
+    cannot have it yet), else the later one in file order; the older one keeps the id."""
+    notes = [n for f in files for n in f.notes]
+    kept = keepers(notes, locked)
     problems = []
-    for note in (n for f in files for n in f.notes):
-        if note.id in first:
-            problems.append(
-                Problem(
-                    note.where,
-                    "error",
-                    f"duplicate note id #{note.id}, first defined at {first[note.id].where}; "
-                    "give one of them a new id (ids are forever: keep the older one)",
-                )
+    for note_id, older in kept.items():
+        newer = [n for n in notes if n.id == note_id and n is not older]
+        if not newer:
+            continue
+        known = locked.get(note_id) == older.question
+        if known:
+            message = (
+                f"duplicate note id #{note_id}: learners already have the note at {older.where} "
+                f"(its question is the one ml-anki.lock has for #{note_id}); give this note a "
+                "new id"
+            )
+        elif note_id in locked:
+            message = (
+                f"duplicate note id #{note_id}, first used at {older.where}; ml-anki.lock has "
+                f"#{note_id} asking {locked[note_id]!r}, which neither asks, so give this later "
+                "one a new id"
             )
         else:
-            first[note.id] = note
+            message = (
+                f"duplicate note id #{note_id}, first used at {older.where}; neither is in "
+                "ml-anki.lock yet (no learner has either), so give this later one a new id"
+            )
+        problems += [Problem(n.where, "error", message) for n in newer]
     return problems
 
 
+_NUMBERED = re.compile(r"[0-9]+(?:-[0-9]+)+")
+
+
 def parent_id(note_id: str, known: set[str] | frozenset[str]) -> str | None:
-    """`12-1` → `12` when note 12 exists: a sub-question shows its parent as context."""
-    head, sep, _ = note_id.rpartition("-")
-    return head if sep and head in known else None
+    """`12-1` → `12` when note 12 exists: a sub-question shows its parent as context.
+
+    Only numbered ids are read this way: in `ls-h` the hyphen is part of a name, and reading it
+    as "under `ls`" would put another note's question on the card unasked.
+    """
+    if not _NUMBERED.fullmatch(note_id):
+        return None
+    head = note_id.rpartition("-")[0]
+    return head if head in known else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from conftest import BASICS, Project
 from ml_anki import build as build_mod
+from ml_anki import cache as cache_mod
 from ml_anki import config as config_mod
 from ml_anki import render
 
@@ -86,3 +88,22 @@ def test_lint_problems_are_reported_on_every_run_not_hidden_by_the_cache(project
         result = project.cli("check")
         assert result.exit_code == 1
         assert result.stderr.startswith("cards/01-basics.md:38:24: error: unbalanced '{' in math")
+
+
+def test_any_change_to_ml_ankis_own_files_changes_the_cache_epoch(tmp_path: Path) -> None:
+    """Render and package caches share one key over the package's files: a change to the note
+    type's schema, a lint rule, a template or the renderer invalidates both, with nothing to bump."""
+    package = Path(cache_mod.__file__).parent
+    copy = tmp_path / "ml_anki"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert cache_mod.code_epoch(copy) == cache_mod.epoch()
+    seen = {cache_mod.epoch()}
+    for name in ("notetype.py", "templates/card.css", "tex_commands.txt", "lint.py"):
+        original = (copy / name).read_bytes()
+        (copy / name).write_bytes(original + b"\n")
+        seen.add(cache_mod.code_epoch(copy))
+        (copy / name).write_bytes(original)
+    assert len(seen) == 5
+    (copy / "__pycache__").mkdir()
+    (copy / "__pycache__" / "x.pyc").write_bytes(b"compiled")
+    assert cache_mod.code_epoch(copy) == cache_mod.epoch(), "compiled files are not sources"

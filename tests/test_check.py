@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from conftest import BASICS, Project
 from learner import Learner
 from ml_anki.cli import main
+from ml_anki.errors import OutputError
 from ml_anki.files import atomic_write
 
 
@@ -229,7 +230,13 @@ def test_a_full_disk_leaves_the_previous_file_and_no_temporary_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError) as raised:
         atomic_write(target, b"new release")
+    assert [str(p) for p in raised.value.problems] == [
+        (
+            f"{target}: error: cannot write it: No space left on device; nothing was "
+            "half-written (the previous file, if any, is unchanged)"
+        )
+    ]
     assert target.read_bytes() == b"previous release"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["deck.apkg"]

@@ -169,7 +169,8 @@ def test_an_unwritable_output_is_one_clear_line_not_a_traceback(project: Project
     result = project.cli("build", "--out", "afile/sub", now=1_800_000_900)
     assert result.exit_code == 1
     assert result.stderr == (
-        "afile/sub: error: Not a directory; no half-written file was left behind\n"
+        "afile/sub/sample-v1.0.0.apkg: error: cannot write it: Not a directory (afile/sub); "
+        "nothing was half-written (the previous file, if any, is unchanged)\n"
     )
     assert project.deck.read_bytes() == deck
 

@@ -377,9 +377,9 @@ def test_bad_replacements_are_refused(project: Project) -> None:
     release(project, now=V1)
     retire_relu_edit_bias_add_tanh(project)
     assert refused(project, "minor", "--replaced-by", "2=3", "--replaced-by", "1=9") == (
-        "--replaced-by: error: #2 is not a released note leaving the cards in this release "
+        "error: --replaced-by 1=9: #9 (the replacement of #1) is not in the cards\n"
+        "error: --replaced-by 2=3: #2 is not a released note leaving the cards in this release "
         "(leaving: #1)\n"
-        "--replaced-by: error: #9 (the replacement of #1) is not in the cards\n"
         "ml-anki: 2 errors; nothing was written\n"
     )
     result = project.cli("release", "minor", "--replaced-by", "1")

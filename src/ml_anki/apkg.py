@@ -20,20 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from .deck import Card, Deck, Field, Media, Note, NoteType, Template
+from .errors import UnreadablePackage
 from .lock import natural_key
 
 _COLLECTIONS = ("collection.anki21", "collection.anki2")
 _LEGACY_SCHEMA = 11
 """The collection schema with note types as JSON in `col.models`; newer ones need Anki's code."""
-
-
-class UnreadablePackage(Exception):
-    """The file is not an `.apkg` this module can read; `reason` says why, for the user."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
 
 
 def read(path: Path) -> Deck:

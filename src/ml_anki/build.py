@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
-from . import __version__, lint, notetype, source
 from . import deck as deck_mod
+from . import lint, notetype, source
 from . import lock as lock_mod
-from .cache import CachedRender, RenderCache
+from .cache import CachedRender, RenderCache, epoch
 from .cache import key as cache_key
 from .config import DeckConfig
 from .errors import Problem, SourceError, has_errors
@@ -84,8 +83,7 @@ def _render(
     cache = RenderCache(config.run.cache_dir)
     try:
         keys = [
-            cache_key(note, parent, config.media_dir, config.tag_prefix, lint.fingerprint())
-            for note, parent in jobs
+            cache_key(note, parent, config.media_dir, config.tag_prefix) for note, parent in jobs
         ]
         hits = cache.get(keys, config.media_dir)
         done = len(hits)
@@ -229,9 +227,7 @@ def _package_inputs(decided: deck_mod.Deck) -> str:
     """Everything the package bytes are a function of: the deck value and the code writing it."""
     digest = hashlib.sha256()
     for part in (
-        __version__,
-        version("genanki"),
-        (Path(__file__).parent / "package.py").read_text(encoding="utf-8"),
+        epoch(),
         repr(decided),
     ):
         digest.update(part.encode())

@@ -2,7 +2,8 @@
 
 Rendering is the slow part of a build (Markdown, Pygments, math); everything else is cheap. The
 cache maps a key over everything that can change a note's HTML — its Markdown, its parent's
-question, its file, the renderer's and the libraries' versions — to the rendered fields. A hit
+question, its file, and `epoch()`: ml-anki's own code and the libraries' versions — to the
+rendered fields (and a clean lint verdict). A hit
 is used only after re-checking the figures it points to (still inside media/, same content), so
 a cached build writes exactly the bytes a fresh one would. It lives in the platform's user cache
 directory (`ML_ANKI_CACHE_DIR` overrides it); losing it only costs time, so any problem with it
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
@@ -22,7 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from .media import MediaFile, media_name
-from .render import RENDERER_VERSION, RenderedNote
+from .render import RenderedNote
 from .source import SourceNote
 
 _SCHEMA = """
@@ -71,19 +73,36 @@ class CachedRender:
         )
 
 
+_SHAPING_LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "nh3", "genanki")
+"""The libraries whose version can change a rendered field or a package's bytes."""
+
+
 @cache
-def _library_versions() -> tuple[str, ...]:
-    return tuple(version(name) for name in ("markdown", "pymdown-extensions", "pygments", "nh3"))
+def epoch() -> str:
+    """One key for everything besides the sources that shapes a render, its lint verdict or a
+    package: every file of this package (code, templates, the TeX vocabulary) and the versions
+    of Python and of the libraries that shape output. Any change to ml-anki's code thus
+    invalidates both caches at once; there is no version number to remember to bump."""
+    return code_epoch(Path(__file__).parent)
 
 
-def key(
-    note: SourceNote, parent: SourceNote | None, media_dir: Path, tag_prefix: str, rules: str
-) -> str:
-    """`rules` identifies the checks whose clean verdict a cached entry also records."""
+def code_epoch(package_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(package_dir.rglob("*")):
+        relative = path.relative_to(package_dir)
+        if "__pycache__" in relative.parts or not path.is_file():
+            continue
+        digest.update(relative.as_posix().encode() + b"\x00")
+        digest.update(path.read_bytes() + b"\x00")
+    for name in _SHAPING_LIBRARIES:
+        digest.update(f"{name}=={version(name)}\x00".encode())
+    digest.update(platform.python_version().encode())
+    return digest.hexdigest()
+
+
+def key(note: SourceNote, parent: SourceNote | None, media_dir: Path, tag_prefix: str) -> str:
     parts = [
-        RENDERER_VERSION,
-        rules,
-        *_library_versions(),
+        epoch(),
         str(note.path),
         str(media_dir),
         tag_prefix,

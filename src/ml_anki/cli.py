@@ -47,14 +47,16 @@ def _shown(path: Path) -> str:
 
 
 def _format(problem: Problem) -> str:
+    colour = "red" if problem.severity == "error" else "yellow"
+    severity = click.style(problem.severity, fg=colour, bold=True)
     where = problem.where
+    if where is None:  # an option or the environment, not a file: no location to point at
+        return f"{severity}: {problem.message}"
     location = _shown(where.path)
     if where.line:
         location += f":{where.line}"
         if where.col:
             location += f":{where.col}"
-    colour = "red" if problem.severity == "error" else "yellow"
-    severity = click.style(problem.severity, fg=colour, bold=True)
     return f"{click.style(location, bold=True)}: {severity}: {problem.message}"
 
 
@@ -66,11 +68,9 @@ def _print_problems(problems: tuple[Problem, ...] | list[Problem], verbosity: in
 
 
 def _reports_source_errors(command: F) -> F:
-    """User mistakes: every problem as `path:line:col: error: msg`, a summary, exit 1.
-
-    A file that cannot be written (no such directory, no permission, a full disk) is the
-    machine's problem, not a bug: one line naming the file, exit 1. Writes are atomic, so no
-    half-written file is left, and a build run again after the fix writes the same deck.
+    """Everything a user can cause (`SourceError` and its kinds): every problem as
+    `path:line:col: error: msg`, then a summary when there is one, exit 1 (2 for an unusable
+    file given on the command line). Anything else is a bug and keeps its traceback.
     """
 
     @functools.wraps(command)
@@ -80,14 +80,9 @@ def _reports_source_errors(command: F) -> F:
         except SourceError as exc:
             settings = click.get_current_context().find_object(Settings)
             _print_problems(exc.problems, settings.verbosity if settings else 0)
-            click.echo(click.style(f"ml-anki: {exc.message}", fg="red"), err=True)
+            if exc.summary:
+                click.echo(click.style(f"ml-anki: {exc.summary}", fg="red"), err=True)
             sys.exit(exc.exit_code)
-        except OSError as exc:
-            where = f"{_shown(Path(exc.filename))}: " if exc.filename else ""
-            reason = exc.strerror or str(exc)
-            message = f"{where}error: {reason}; no half-written file was left behind"
-            click.echo(click.style(message, fg="red"), err=True)
-            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 
@@ -246,14 +241,9 @@ def diff(settings: Settings, old: Path, new: Path | None) -> None:
     """
     from . import apkg
     from . import diff as diff_mod
-    from .errors import SourceSpan
 
-    try:
-        before = apkg.read(old)
-        after = apkg.read(new) if new is not None else None
-    except apkg.UnreadablePackage as exc:
-        _print_problems([Problem(SourceSpan(exc.path), "error", exc.reason)], 0)
-        sys.exit(2)
+    before = apkg.read(old)
+    after = apkg.read(new) if new is not None else None
     if after is None:
         from .build import plan
 
@@ -473,7 +463,8 @@ def check(settings: Settings, cards: Path | None, output_format: str) -> None:
         import json
 
         click.echo(json.dumps(
-            [{"path": _shown(p.where.path), "line": p.where.line, "col": p.where.col,
+            [{"path": _shown(p.where.path) if p.where else None,
+              "line": p.where.line if p.where else 0, "col": p.where.col if p.where else 0,
               "severity": p.severity, "message": p.message} for p in problems],
             ensure_ascii=False, indent=2,
         ))  # fmt: skip

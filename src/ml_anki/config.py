@@ -24,6 +24,7 @@ from pathlib import Path
 
 from . import strings
 from .errors import Problem, SourceError, SourceSpan
+from .files import read_input, read_text
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
@@ -198,7 +199,10 @@ def find_project(start: Path) -> Path:
     """The nearest directory at or above `start` whose pyproject.toml has `[tool.ml-anki]`."""
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and _declares_a_deck(candidate.read_text(encoding="utf-8")):
+        if candidate.is_file() and _declares_a_deck(
+            # Only a look: `load` reports a file that is not UTF-8, naming the byte.
+            read_input(candidate).decode("utf-8", "replace")
+        ):
             return directory
     raise SourceError.single(
         SourceSpan(start / "pyproject.toml"),
@@ -229,9 +233,10 @@ def run_settings(now: int | None = None) -> tuple[RunSettings, list[Problem]]:
             now = 0
             problems.append(
                 Problem(
-                    SourceSpan(Path("SOURCE_DATE_EPOCH")),
+                    None,
                     "error",
-                    f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {raw!r}",
+                    f"the environment variable SOURCE_DATE_EPOCH must be whole seconds since "
+                    f"1970, got {raw!r}; set it to e.g. $(git log -1 --format=%ct), or unset it",
                 )
             )
     return RunSettings(now, default_cache_dir(), available_cpus()), problems
@@ -257,7 +262,7 @@ def available_cpus() -> int:
 def load(root: Path, now: int | None = None) -> DeckConfig:
     """Read and check the whole config; every problem is reported at once (`SourceError`)."""
     path = root / "pyproject.toml"
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

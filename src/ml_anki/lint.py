@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -757,17 +756,6 @@ def _html_problems(masked: str, at: Callable[[int], SourceSpan]) -> list[Problem
 
 
 # --- Per note, per deck ----------------------------------------------------------------------
-
-
-@functools.cache
-def fingerprint() -> str:
-    """Changes whenever the rules can. The render cache keeps a note only when it rendered and
-    linted clean, and skips both for it next time: that verdict holds for these rules only."""
-    rules = resources.files(__package__)
-    digest = hashlib.sha256()
-    for name in ("lint.py", "tex_commands.txt"):
-        digest.update(rules.joinpath(name).read_bytes())
-    return digest.hexdigest()
 
 
 def note(note: SourceNote) -> list[Problem]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, SourceError, SourceSpan
+from .files import read_text
 from .render import RenderedNote
 
 FORMAT = 1
@@ -266,7 +267,7 @@ def load(path: Path) -> Lock:
     """The lock at `path`; an empty lock when there is none yet. A damaged lock is an error."""
     if not path.exists():
         return Lock()
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     for number, line in enumerate(text.split("\n"), 1):
         if line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
             raise SourceError.single(

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from .errors import describe
+
 ALLOWED_SUFFIXES = frozenset({".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp"})
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
@@ -65,7 +67,11 @@ def resolve(ref: str, card_path: Path, media_dir: Path) -> MediaFile:
         raise MediaRefError(
             f"image {ref!r} has an unsupported type; use one of {', '.join(sorted(ALLOWED_SUFFIXES))}"
         )
-    return MediaFile(target, media_name(target, target.read_bytes()))
+    try:
+        data = target.read_bytes()
+    except OSError as exc:
+        raise MediaRefError(f"image {ref!r} cannot be read: {describe(exc)}") from None
+    return MediaFile(target, media_name(target, data))
 
 
 def _listing(media_dir: Path) -> str:

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Literal
 
 from . import apkg, changelog, notetype
 from . import deck as deck_mod
-from .errors import Problem, SourceError, SourceSpan
-from .files import atomic_write
+from .errors import Problem, SourceError, SourceSpan, UnreadablePackage
+from .files import atomic_write, read_text
 from .lock import Lock, LockedNote, Retirement, natural_key, version_key
 
 if TYPE_CHECKING:
@@ -145,12 +145,12 @@ def release(
     released_config = replace(config, version=version)
     apkg_bytes = package.write(deck_mod.decide(released_config, checked.rendered, released))
     changelog_path = config.root / CHANGELOG
-    existing = changelog_path.read_text(encoding="utf-8") if changelog_path.is_file() else None
+    existing = read_text(changelog_path) if changelog_path.is_file() else None
     changelog_text = changelog.with_section(existing, section, config.tag_prefix)
     pyproject_path = config.root / "pyproject.toml"
     pyproject_text = None
     if version != config.version:
-        pyproject_text = _with_version(pyproject_path.read_text(encoding="utf-8"), version, config)
+        pyproject_text = _with_version(read_text(pyproject_path), version, config)
 
     # Every check passed: write. The lock goes last because it is what records the release.
     atomic_write(config.package_file(version), apkg_bytes)
@@ -204,23 +204,25 @@ def _reused_ids(
 def _bad_replacements(
     replaced_by: Mapping[str, str], retiring: list[str], rendered: Mapping[str, RenderedNote]
 ) -> list[Problem]:
-    where = SourceSpan(Path("--replaced-by"))
     problems = []
     for old_id, new_id in sorted(replaced_by.items()):
         if old_id not in retiring:
             leaving = ", ".join(f"#{i}" for i in retiring) or "none"
             problems.append(
                 Problem(
-                    where,
+                    None,
                     "error",
-                    f"#{old_id} is not a released note leaving the cards in this release "
-                    f"(leaving: {leaving})",
+                    f"--replaced-by {old_id}={new_id}: #{old_id} is not a released note leaving "
+                    f"the cards in this release (leaving: {leaving})",
                 )
             )
         if new_id not in rendered:
             problems.append(
                 Problem(
-                    where, "error", f"#{new_id} (the replacement of #{old_id}) is not in the cards"
+                    None,
+                    "error",
+                    f"--replaced-by {old_id}={new_id}: #{new_id} (the replacement of "
+                    f"#{old_id}) is not in the cards",
                 )
             )
     return problems
@@ -246,7 +248,7 @@ def _retirements(
     ids = ", ".join(f"#{i}" for i in retiring)
     try:
         previous = apkg.read(path)
-    except apkg.UnreadablePackage as exc:
+    except UnreadablePackage as exc:
         raise SourceError.single(
             SourceSpan(exc.path),
             f"{exc.reason}; {ids} left the cards, and to keep shipping them retired (learners "
@@ -339,7 +341,7 @@ def _section(
 
 def _pyproject_span(config: DeckConfig) -> SourceSpan:
     path = config.root / "pyproject.toml"
-    line = _version_line(path.read_text(encoding="utf-8").split("\n"))
+    line = _version_line(read_text(path).split("\n"))
     return SourceSpan(path, line + 1 if line is not None else 0)
 
 

@@ -22,9 +22,6 @@ from . import media as media_mod
 from .errors import Problem, SourceSpan
 from .source import SourceNote
 
-RENDERER_VERSION = "2"
-"""Bump when the same Markdown would render to different HTML (cache keys include it)."""
-
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em",
     "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "s", "small",

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Problem, SourceSpan
+from .errors import Problem, SourceSpan, UnreadableFile
+from .files import read_input
 
 NOTE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _ANCHOR = re.compile(r"^## #(.*?)[ \t]*$")
@@ -344,7 +345,12 @@ def load(cards_dir: Path, locked: Mapping[str, str] | None = None) -> Sources:
             )
         )
     for path in paths:
-        text, decode_problems = decode(path.read_bytes(), path)
+        try:
+            raw = read_input(path)
+        except UnreadableFile as exc:
+            problems.extend(exc.problems)
+            continue
+        text, decode_problems = decode(raw, path)
         problems.extend(decode_problems)
         if decode_problems:
             continue

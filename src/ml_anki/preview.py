@@ -192,7 +192,6 @@ def write(
     index_html = index_page(config, sides)
     cards_html = cards_page(config, sides, css, mathjax_src(mathjax, out_dir))
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     # The package ships exactly these figures, under these (content-addressed) names.
     for media in deck.media:
         assert media.source is not None, "a decided deck knows its media files"

@@ -158,8 +158,8 @@ def test_run_settings_are_apart_from_the_decks_identity(
         config_mod.load(project.root)
     assert [str(p) for p in raised.value.problems] == [
         (
-            "SOURCE_DATE_EPOCH: error: SOURCE_DATE_EPOCH must be whole seconds since 1970, got "
-            "'yesterday'"
+            "error: the environment variable SOURCE_DATE_EPOCH must be whole seconds since "
+            "1970, got 'yesterday'; set it to e.g. $(git log -1 --format=%ct), or unset it"
         )
     ]
 

@@ -359,7 +359,7 @@ def test_tex_errors_agree_with_mathjax_itself() -> None:
     """MathJax (base, ams, boldsymbol, as on every Anki platform) rejects exactly the formulas
     that lint rejects, on the whole real deck and on tricky cases."""
     tricky = [
-        "\\frac{a}{b", "a}", "\\bm{x}", "\\begin{aligned} a \\end{align}", "#x", "a & b",
+        "\\frac{a}{b", "a}", "\\bm{x}", "\\begin{aligned} a \\end{align}", "a #x", "a & b",
         "\\left( x", "x \\right)", "\\cancel{x}", "\\left{ x \\right}", "\\mbox{x",
         "\\begin{foo} x \\end{foo}", "\\end{matrix}", "\\middle|", "\\color{red}{x}", "\\verb|x|",
         "\\text{\\foo}", "\\left\\{ x \\right.", "\\begin{cases} a & b \\end{cases}", "5\\%",

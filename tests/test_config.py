@@ -68,7 +68,8 @@ def test_an_unknown_key_is_a_warning_and_the_deck_still_builds(project: Project)
         "mean 'media'?\n"
         "pyproject.toml:14:1: warning: unknown key 'foo' in [tool.ml-anki] is ignored; known "
         "keys: deck-name, deck-slug, namespace, notetype-id, notetype-name, deck-id, "
-        "tag-prefix, language, cards, media, out, lock\n"
+        "tag-prefix, language, cards, media, out, lock, reverse-notetype-id, "
+        "reverse-notetype-name, cloze-notetype-id, cloze-notetype-name\n"
     )
     assert project.cli("-q", "build").stderr == ""
 

@@ -108,7 +108,11 @@ def test_two_inits_never_share_a_namespace_or_an_id(workdir: Path) -> None:
     assert len({a.deck_id, a.notetype_id, b.deck_id, b.notetype_id}) == 4
     identities = [scaffold.fresh_identity("x") for _ in range(2000)]
     assert len({i.namespace for i in identities}) == 2000
-    ids = [n for i in identities for n in (i.deck_id, i.notetype_id)]
+    ids = [
+        n
+        for i in identities
+        for n in (i.deck_id, i.notetype_id, i.reverse_notetype_id, i.cloze_notetype_id)
+    ]
     assert len(set(ids)) == len(ids)
     assert all(scaffold.ID_MIN <= n <= config_mod.ID_MAX for n in ids)
 
@@ -117,7 +121,13 @@ def test_print_ids_writes_nothing_and_prints_lines_to_paste(workdir: Path) -> No
     result = run("init", "--print-ids", "--name", "Spanish verbs")
     assert result.exit_code == 0
     values = tomllib.loads(result.stdout)
-    assert sorted(values) == ["deck-id", "namespace", "notetype-id"]
+    assert sorted(values) == [
+        "cloze-notetype-id",
+        "deck-id",
+        "namespace",
+        "notetype-id",
+        "reverse-notetype-id",
+    ]
     assert values["namespace"].startswith("spanish-verbs-") and len(values["namespace"]) == 30
     assert list(workdir.iterdir()) == []
 

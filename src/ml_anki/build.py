@@ -16,9 +16,10 @@ from . import lint, notetype, source
 from . import lock as lock_mod
 from .cache import CachedRender, RenderCache, epoch
 from .cache import key as cache_key
-from .config import DeckConfig
+from .config import INIT_HINT, NOTETYPE_KEYS, DeckConfig
 from .errors import Problem, SourceError, has_errors
 from .files import atomic_write
+from .notetype import KINDS
 from .render import RenderedNote, RenderJob, render_many
 
 Progress = Callable[[int, int], None]
@@ -55,6 +56,7 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     rendered, found = _render(jobs, config, progress)
     problems += found
     problems += _toc_problems(sources, by_id)
+    problems += _notetype_ids(config, notes)
     # Per note, lint (math, TeX, raw HTML, size) ran with rendering; now what only the whole
     # deck shows.
     problems += lint.unused_media(config.media_dir, config.cards_dir, rendered)
@@ -122,6 +124,25 @@ def _render(
     return [r for r in results if r is not None], problems
 
 
+def _notetype_ids(config: DeckConfig, notes: list[source.SourceNote]) -> list[Problem]:
+    """A reverse or cloze note needs its note type's id in the config: an id is a promise to
+    learners, so ml-anki never makes one up."""
+    problems = []
+    for kind in KINDS:
+        first = next((n for n in notes if n.kind == kind), None)
+        if first is not None and config.notetype_ids[kind] is None:
+            key = NOTETYPE_KEYS[kind][0]
+            problems.append(
+                Problem(
+                    first.where,
+                    "error",
+                    f"note #{first.id} is a {kind} note, but [tool.ml-anki] has no {key}; add "
+                    f"one, drawn at random for this deck alone ({INIT_HINT})",
+                )
+            )
+    return problems
+
+
 def _toc_problems(sources: source.Sources, by_id: dict[str, source.SourceNote]) -> list[Problem]:
     problems = []
     for file in sources.files:
@@ -179,8 +200,7 @@ def plan(config: DeckConfig, progress: Progress | None = None, version: str | No
     # Refuses a changed note type schema, with what it would do to learners' imports.
     lock, changes = previous.updated_with(
         checked.rendered,
-        schema=notetype.schema(),
-        fingerprint=notetype.look().fingerprint,
+        looks={kind: (notetype.schema(kind), notetype.look(kind).fingerprint) for kind in KINDS},
         version=version or config.version,
         now=config.run.now,
         path=config.lock_path,

@@ -59,6 +59,7 @@ class CachedRender:
             media=self.media,
             question_text=note.question,
             where=note.where,
+            kind=note.kind,
         )
 
     @classmethod
@@ -112,6 +113,8 @@ def key(note: SourceNote, parent: SourceNote | None, media_dir: Path, tag_prefix
         note.refs_md,
         parent.question if parent else "",
         str(parent.path) if parent else "",
+        note.kind,
+        " ".join(note.tags),
     ]
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 

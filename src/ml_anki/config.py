@@ -25,6 +25,7 @@ from pathlib import Path
 from . import strings
 from .errors import Problem, SourceError, SourceSpan
 from .files import read_input, read_text
+from .notetype import Kind
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
@@ -65,6 +66,9 @@ class DeckConfig:
     """Note GUIDs derive from this and the note id; changing it duplicates every note."""
     notetype_id: int
     notetype_name: str
+    notetype_ids: Mapping[Kind, int | None]
+    """Per note type, its id (None: not configured; only the Q&A one is required)."""
+    notetype_names: Mapping[Kind, str]
     deck_id: int
     tag_prefix: str
     """Every tag the deck sets lives under this prefix (Anki replaces a note's tags on update)."""
@@ -151,11 +155,20 @@ class Option:
     """What it means and how to choose it (README's configuration table says the same)."""
     default_key: str | None = None
     """Used when the key is absent: the value of this other key."""
+    optional: bool = False
+    """May be absent, without a default (None): needed only by decks that use it."""
 
     @property
     def required(self) -> bool:
-        return self.default is None and self.default_key is None
+        return self.default is None and self.default_key is None and not self.optional
 
+
+NOTETYPE_KEYS: Mapping[Kind, tuple[str, str]] = {
+    "qa": ("notetype-id", "notetype-name"),
+    "reverse": ("reverse-notetype-id", "reverse-notetype-name"),
+    "cloze": ("cloze-notetype-id", "cloze-notetype-name"),
+}
+"""Per note type, the keys of its id and its name (`init` draws the ids)."""
 
 OPTIONS: tuple[Option, ...] = (
     Option("deck-name", _text, None, True,
@@ -178,6 +191,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("media", _text, "media", False, "directory of figures"),
     Option("out", _text, "dist", False, "directory the .apkg is written to"),
     Option("lock", _text, "ml-anki.lock", False, "the lock file (commit it)"),
+    Option(NOTETYPE_KEYS["reverse"][0], _anki_id, None, True,
+           "the reverse note type's Anki id (needed once a note is a reverse note); random, "
+           "unique to this deck, never changed", optional=True),
+    Option(NOTETYPE_KEYS["reverse"][1], _text, "ml-anki Reverse", False,
+           "the reverse note type's name as learners see it in Anki"),
+    Option(NOTETYPE_KEYS["cloze"][0], _anki_id, None, True,
+           "the cloze note type's Anki id (needed once a note is a cloze note); random, "
+           "unique to this deck, never changed", optional=True),
+    Option(NOTETYPE_KEYS["cloze"][1], _text, "ml-anki Cloze", False,
+           "the cloze note type's name as learners see it in Anki"),
 )  # fmt: skip
 _BY_KEY = {option.key: option for option in OPTIONS}
 
@@ -189,6 +212,15 @@ THIS_REPOSITORY: Mapping[str, object] = {
 }
 """The identity of the deck ml-anki ships as its example. Every other deck must differ in each of
 these: authors start from a copy of this repository's pyproject.toml."""
+
+LINUX_COMMANDS: Mapping[str, object] = {
+    "deck-name": "Linux commands",
+    "namespace": "linux-commands-3ed16e432ef94c53",
+    "notetype-id": 2999283676032039,
+    "deck-id": 5972863854196962,
+}
+"""The identity of `examples/linux-commands/`, which authors copy to start a deck of their own."""
+EXAMPLES = (THIS_REPOSITORY, LINUX_COMMANDS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,6 +333,8 @@ def load(root: Path, now: int | None = None) -> DeckConfig:
             values[option.key] = option.default
         elif option.default_key is not None:
             values[option.key] = table.get(option.default_key)
+        elif option.optional:
+            values[option.key] = None
         else:
             hint = f"; {INIT_HINT}" if option.check is _anki_id or option.key == "namespace" else ""
             problems.append(
@@ -335,6 +369,13 @@ def load(root: Path, now: int | None = None) -> DeckConfig:
         namespace=text_value("namespace"),
         notetype_id=int_value("notetype-id"),
         notetype_name=text_value("notetype-name"),
+        notetype_ids={
+            kind: id_value if isinstance(id_value := values[id_key], int) else None
+            for kind, (id_key, _) in NOTETYPE_KEYS.items()
+        },
+        notetype_names={
+            kind: text_value(name_key) for kind, (_, name_key) in NOTETYPE_KEYS.items()
+        },
         deck_id=int_value("deck-id"),
         tag_prefix=text_value("tag-prefix"),
         language=text_value("language"),
@@ -385,15 +426,17 @@ def identity_warnings(values: Mapping[str, object], places: _Places) -> list[Pro
     itself; a copy that changed some of it (a new name, the same namespace) is.
     """
     problems = []
-    if any(values.get(key) != value for key, value in THIS_REPOSITORY.items()):
+    for example in EXAMPLES:
+        if all(values.get(key) == value for key, value in example.items()):
+            continue
         for key, consequence in _SHARED.items():
-            if values.get(key) == THIS_REPOSITORY.get(key):
+            if values.get(key) == example.get(key):
                 problems.append(
                     Problem(
                         places.value(_TABLE, key),
                         "warning",
                         f"{key} {values[key]!r} belongs to ml-anki's example deck "
-                        f"({THIS_REPOSITORY['deck-name']}): {consequence}; {INIT_HINT}",
+                        f"({example['deck-name']}): {consequence}; {INIT_HINT}",
                     )
                 )
     for key, consequence in _SHARED.items():

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from . import notetype
 from .errors import SourceSpan
 from .lock import UNRELEASED, Lock, natural_key
+from .render import card_ords
 
 if TYPE_CHECKING:
     from .config import DeckConfig
@@ -146,19 +147,6 @@ class Deck:
         return {note.guid: note for note in self.notes}
 
 
-def note_ids(lock: Lock) -> dict[str, int]:
-    """Anki note ids are creation times in ms: derive them from when each note first appeared.
-
-    Notes added in the same second get consecutive milliseconds, in id order.
-    """
-    ids: dict[str, int] = {}
-    previous = -1
-    for note_id in sorted(lock.notes, key=lambda i: (lock.notes[i].added, natural_key(i))):
-        previous = max(lock.notes[note_id].added * 1000, previous + 1)
-        ids[note_id] = previous
-    return ids
-
-
 def retired_ids(rendered: Sequence[RenderedNote], lock: Lock) -> list[str]:
     present = {n.id for n in rendered}
     retired = (i for i, e in lock.notes.items() if e.retired is not None and i not in present)
@@ -170,14 +158,18 @@ def shown_version(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lo
     return lock.shown_version(config.version, {n.id for n in rendered})
 
 
-def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> Deck:
-    """The deck these notes and this lock ship (the lock is the one after `updated_with`)."""
-    assert lock.notetype is not None, "lock.updated_with() sets the note type"
-    spec = notetype.SPECS["qa"]
-    look = notetype.look("qa")
-    qa_type = NoteType(
-        id=config.notetype_id,
-        name=config.notetype_name,
+def note_type(config: DeckConfig, kind: notetype.Kind, lock: Lock) -> NoteType:
+    """Note type `kind` as this deck ships it: its configured id and name, its frozen schema,
+    today's templates and CSS, and the mod the lock gave that look."""
+    spec = notetype.SPECS[kind]
+    look = notetype.look(kind)
+    locked = lock.notetype_of(kind)
+    notetype_id = config.notetype_ids[kind]
+    assert locked is not None, "lock.updated_with() records every note type in use"
+    assert notetype_id is not None, "build.check() refuses a note type without an id"
+    return NoteType(
+        id=notetype_id,
+        name=config.notetype_names[kind],
         cloze=spec.cloze,
         fields=tuple(Field(f.name, f.id) for f in spec.fields),
         templates=tuple(
@@ -185,14 +177,29 @@ def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> 
             for t, (front, back) in zip(spec.templates, look.templates, strict=True)
         ),
         css=look.css,
-        mod=lock.notetype.mod,
+        mod=locked.mod,
         sort_field=spec.field_names.index(spec.field_name(spec.sort_field)),
     )
-    ids = note_ids(lock)
+
+
+def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> Deck:
+    """The deck these notes and this lock ship (the lock is the one after `updated_with`)."""
+    ids = lock.note_ids()
     shown = shown_version(config, rendered, lock)
+    retired = retired_ids(rendered, lock)
+    used = {note.kind for note in rendered} | {lock.notes[i].kind for i in retired}
+    kinds = {kind: note_type(config, kind, lock) for kind in notetype.KINDS if kind in used}
     notes: list[Note] = []
+
+    def cards(note_id: str, ords: Sequence[int]) -> tuple[Card, ...]:
+        # The first card has the note's id, as every Q&A card always had; the others the ids
+        # the lock drew for them once (see lock._with_card_ids).
+        extra = lock.notes[note_id].cards
+        return tuple(Card(o, ids[note_id] if o == 0 else extra[o]) for o in ords)
+
     for note in rendered:
         locked = lock.notes[note.id]
+        spec = notetype.SPECS[note.kind]
         values: dict[notetype.Role, str] = {
             "id": note.id,
             "question": note.question_html,
@@ -209,32 +216,34 @@ def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> 
                 guid=guid(config.namespace, note.id),
                 note_id=ids[note.id],
                 mod=locked.mod,
-                notetype_id=qa_type.id,
+                notetype_id=kinds[note.kind].id,
                 fields=tuple(values[f.role] for f in spec.fields),
                 tags=note.tags,
                 retired=False,
-                cards=(Card(0, ids[note.id]),),
+                cards=cards(note.id, note.card_ords),
                 where=note.where,
             )
         )
     # Anki never deletes a learner's note: a note removed from the sources keeps shipping with
     # the fields it was released with (else an update would blank them), tagged and marked retired.
-    for note_id in retired_ids(rendered, lock):
+    for note_id in retired:
         entry = lock.notes[note_id]
         retirement = entry.retired
         assert retirement is not None
+        spec = notetype.SPECS[entry.kind]
         notes.append(
             Note(
                 guid=guid(config.namespace, note_id),
                 note_id=ids[note_id],
                 mod=entry.mod,
-                notetype_id=qa_type.id,
+                notetype_id=kinds[entry.kind].id,
                 fields=tuple(retirement.fields.get(name, "") for name in spec.field_names),
                 tags=retirement.tags,
                 retired=True,
-                # One card per note so far: its id can be the note's without colliding (the
-                # notes and cards tables are separate).
-                cards=(Card(0, ids[note_id]),),
+                cards=cards(
+                    note_id,
+                    card_ords(entry.kind, retirement.fields.get(spec.field_name("answer"), "")),
+                ),
             )
         )
     notes.sort(key=lambda n: natural_key(n.fields[0]))
@@ -247,7 +256,7 @@ def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> 
         name=config.deck_name,
         id=config.deck_id,
         description=description(config, rendered, lock),
-        notetypes=tuple(sorted((qa_type,), key=lambda t: t.id)),
+        notetypes=tuple(sorted(kinds.values(), key=lambda t: t.id)),
         notes=tuple(notes),
         media=media,
     )

@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import Problem, SourceError, SourceSpan
 from .files import read_text
+from .notetype import KINDS, Kind
 from .render import RenderedNote
 
 FORMAT = 1
@@ -66,6 +67,11 @@ class LockedNote:
     """The release that first shipped the note, when it differs from `version` (None: the same)."""
     retired: Retirement | None = None
     """Set once the note left the sources after shipping; it then ships retired, for ever."""
+    kind: Kind = "qa"
+    """Its note type; a released note never changes it (Anki cannot change it on import)."""
+    cards: Mapping[int, int] = field(default_factory=dict)
+    """Card ord → card id for the cards after the first (whose id is the note id), drawn once
+    when the card first appeared, so every card keeps its id, and its review history, for ever."""
 
     @property
     def first_version(self) -> str:
@@ -96,9 +102,31 @@ class Changes:
 @dataclass(frozen=True, slots=True)
 class Lock:
     notetype: LockedNoteType | None = None
+    """The Q&A note type."""
     notes: Mapping[str, LockedNote] = field(default_factory=dict)
     released: str | None = None
     """The version the last `ml-anki release` shipped; None before the first release."""
+    notetypes: Mapping[Kind, LockedNoteType] = field(default_factory=dict)
+    """The other note types (reverse, cloze), once a note used them."""
+
+    def notetype_of(self, kind: Kind) -> LockedNoteType | None:
+        return self.notetype if kind == "qa" else self.notetypes.get(kind)
+
+    def note_ids(self) -> dict[str, int]:
+        """Anki note ids are creation times in ms: derive them from when each note first
+        appeared. Notes added in the same second get consecutive milliseconds, in id order.
+
+        A note's first card has the note's id as its own, so a note id never takes an id the
+        lock gave to another card."""
+        taken = {card_id for entry in self.notes.values() for card_id in entry.cards.values()}
+        ids: dict[str, int] = {}
+        previous = -1
+        for note_id in sorted(self.notes, key=lambda i: (self.notes[i].added, natural_key(i))):
+            previous = max(self.notes[note_id].added * 1000, previous + 1)
+            while previous in taken:
+                previous += 1
+            ids[note_id] = previous
+        return ids
 
     def is_released(self, version: str) -> bool:
         """Whether content stamped with `version` already shipped in a release."""
@@ -125,34 +153,59 @@ class Lock:
         self,
         rendered: Sequence[RenderedNote],
         *,
-        schema: Mapping[str, Sequence[str]],
-        fingerprint: str,
+        looks: Mapping[Kind, tuple[Mapping[str, Sequence[str]], str]],
         version: str,
         now: int,
         path: Path,
     ) -> tuple[Lock, Changes]:
-        """The lock after this build, and what changed; refuses a changed note type schema."""
+        """The lock after this build, and what changed; refuses a changed note type schema and a
+        released note that changed its note type.
+
+        `looks` gives, per note type the notes use, its schema and the fingerprint of its
+        templates and CSS."""
         # Content changed after `version` was released is stamped pending, never with a version
         # that already shipped: `release` must find it, even after several builds.
         stamp = UNRELEASED if self.is_released(version) else version
-        fields, templates = tuple(schema["fields"]), tuple(schema["templates"])
-        old_type = self.notetype
-        if old_type is not None and (old_type.fields, old_type.templates) != (fields, templates):
-            raise SourceError.single(
-                SourceSpan(path, _line_of(path, '"notetype"')),
-                "the note type's fields or templates changed "
-                f"(locked fields: {', '.join(old_type.fields)}; now: {', '.join(fields)}). "
-                "Anki would mark every learner's note as conflicting and leave it un-updated; "
-                "restore the field list in notetype.py, or ship a new note type id as a breaking "
-                "release",
-            )
-        if old_type is None:
-            notetype = LockedNoteType(fields, templates, fingerprint, now, stamp)
-        elif old_type.fingerprint != fingerprint:
-            mod = max(now, old_type.mod + 1)
-            notetype = LockedNoteType(fields, templates, fingerprint, mod, stamp)
-        else:
-            notetype = old_type
+        problems: list[Problem] = []
+        types: dict[Kind, LockedNoteType] = {}
+        changed_types = False
+        used = {note.kind for note in rendered} | {
+            e.kind for e in self.notes.values() if e.retired is not None
+        }
+        for kind, (schema, fingerprint) in looks.items():
+            old_type = self.notetype_of(kind)
+            if kind not in used and old_type is None:
+                continue
+            fields, templates = tuple(schema["fields"]), tuple(schema["templates"])
+            if old_type is not None and (old_type.fields, old_type.templates) != (
+                fields,
+                templates,
+            ):
+                key = '"notetype"' if kind == "qa" else '"notetypes"'
+                problems.append(
+                    Problem(
+                        SourceSpan(path, _line_of(path, key)),
+                        "error",
+                        f"the {'' if kind == 'qa' else kind + ' '}note type's fields or "
+                        "templates changed "
+                        f"(locked fields: {', '.join(old_type.fields)}; now: {', '.join(fields)}). "
+                        "Anki would mark every learner's note as conflicting and leave it "
+                        "un-updated; restore the field list in notetype.py, or ship a new note "
+                        "type id as a breaking release",
+                    )
+                )
+                continue
+            if old_type is None:
+                types[kind] = LockedNoteType(fields, templates, fingerprint, now, stamp)
+            elif old_type.fingerprint != fingerprint:
+                mod = max(now, old_type.mod + 1)
+                types[kind] = LockedNoteType(fields, templates, fingerprint, mod, stamp)
+                changed_types = True
+            else:
+                types[kind] = old_type
+        for kind in ("reverse", "cloze"):
+            if kind not in types and (kept := self.notetypes.get(kind)) is not None:
+                types[kind] = kept  # no note uses it now; it still is what learners may have
 
         notes = dict(self.notes)
         added, changed, unchanged = [], [], []
@@ -160,33 +213,59 @@ class Lock:
             digest = note.content_hash
             old = self.notes.get(note.id)
             if old is None:
-                notes[note.id] = LockedNote(digest, now, now, stamp, note.question_text)
+                notes[note.id] = LockedNote(
+                    digest, now, now, stamp, note.question_text, kind=note.kind
+                )
                 added.append(note.id)
-            elif old.hash != digest or old.retired is not None:
+            elif old.kind != note.kind and self.is_released(old.first_version):
+                problems.append(
+                    Problem(
+                        note.where,
+                        "error",
+                        f"note #{note.id} was released as a {_TYPE_NAMES[old.kind]} note and is "
+                        f"now a {_TYPE_NAMES[note.kind]} note; Anki cannot change a note's type "
+                        "on import (learners' copies would conflict and stop updating). Give it a "
+                        f"new id, and leave #{note.id} out of the cards: the next release retires "
+                        "it",
+                    )
+                )
+            elif old.hash != digest or old.retired is not None or old.kind != note.kind:
                 # Anki ignores an update whose mod is not newer than the learner's copy (a note
                 # back from retirement must lose its retired line and tag, so it changed too).
                 mod = max(now, old.mod + 1)
                 since = old.first_version
                 question = old.question if self.is_released(since) else note.question_text
                 notes[note.id] = LockedNote(
-                    digest, mod, old.added, stamp, question, None if since == stamp else since
+                    digest,
+                    mod,
+                    old.added,
+                    stamp,
+                    question,
+                    None if since == stamp else since,
+                    kind=note.kind,
+                    # A note type change (never released) starts its cards afresh.
+                    cards=old.cards if old.kind == note.kind else {},
                 )
                 changed.append(note.id)
             else:
                 unchanged.append(note.id)
+        if problems:
+            raise SourceError(problems)
+        notes = _with_card_ids(notes, rendered, now)
         present = {note.id for note in rendered}
         removed = sorted(
             (i for i, e in self.notes.items() if i not in present and e.retired is None),
             key=natural_key,
         )
+        qa_type = types.pop("qa", None)
         changes = Changes(
             added=tuple(added),
             changed=tuple(changed),
             unchanged=tuple(unchanged),
             removed=tuple(removed),
-            notetype_changed=old_type is not None and notetype is not old_type,
+            notetype_changed=changed_types,
         )
-        return Lock(notetype, notes, self.released), changes
+        return Lock(qa_type, notes, self.released, types), changes
 
     def dumps(self) -> str:
         lines = ["{", f'  "format": {FORMAT},']
@@ -200,6 +279,9 @@ class Lock:
                 "version": t.version,
             }
             lines.append(f'  "notetype": {_compact(notetype)},')
+        if self.notetypes:
+            others = {kind: _notetype_record(t) for kind, t in self.notetypes.items()}
+            lines.append(f'  "notetypes": {_compact(others)},')
         if self.released is not None:
             lines.append(f'  "released": {_compact(self.released)},')
         lines.append('  "notes": {')
@@ -215,6 +297,10 @@ class Lock:
             }
             if entry.since is not None:
                 record["since"] = entry.since
+            if entry.kind != "qa":
+                record["type"] = entry.kind
+            if entry.cards:
+                record["cards"] = {str(o): i for o, i in sorted(entry.cards.items())}
             if entry.retired is not None:
                 r = entry.retired
                 record["retired"] = {
@@ -229,6 +315,38 @@ class Lock:
         return "\n".join(lines)
 
 
+_TYPE_NAMES: Mapping[Kind, str] = {"qa": "Q&A", "reverse": "reverse", "cloze": "cloze"}
+
+
+def _with_card_ids(
+    notes: Mapping[str, LockedNote], rendered: Sequence[RenderedNote], now: int
+) -> dict[str, LockedNote]:
+    """Give every card after a note's first an id of its own, once, for ever.
+
+    A note's first card has the note's id (as every card of the Q&A deck always had), and note
+    ids are consecutive milliseconds, so `note id + ord` would be another note's first card.
+    A new card gets the next id above every note and card id in use (at least now, in ms, as
+    Anki's own ids are creation times), and the lock keeps it, so later notes never take it
+    (`Lock.note_ids` skips it) and a card that comes back gets its old id and history."""
+    result = dict(notes)
+    wanted = [
+        (note.id, ord_)
+        for note in sorted(rendered, key=lambda n: natural_key(n.id))
+        for ord_ in note.card_ords
+        if ord_ > 0 and ord_ not in notes[note.id].cards
+    ]
+    if not wanted:
+        return result
+    in_use = list(Lock(notes=notes).note_ids().values())
+    in_use += [card_id for entry in notes.values() for card_id in entry.cards.values()]
+    next_id = max([now * 1000, *(i + 1 for i in in_use)])
+    for note_id, ord_ in wanted:
+        entry = result[note_id]
+        result[note_id] = replace(entry, cards={**entry.cards, ord_: next_id})
+        next_id += 1
+    return result
+
+
 def version_key(version: str) -> tuple[int, ...]:
     """`1.10.0` > `1.9.2`: release versions compare as numbers."""
     return tuple(int(part) for part in version.split("."))
@@ -241,6 +359,16 @@ def natural_key(note_id: str) -> tuple[tuple[int, int | str], ...]:
         for part in re.split(r"(\d+)", note_id)
         if part
     )
+
+
+def _notetype_record(t: LockedNoteType) -> dict[str, object]:
+    return {
+        "fields": list(t.fields),
+        "fingerprint": t.fingerprint,
+        "mod": t.mod,
+        "templates": list(t.templates),
+        "version": t.version,
+    }
 
 
 def _compact(value: object) -> str:
@@ -300,13 +428,7 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
     raw_type = data.get("notetype")
     if raw_type is not None:
         try:
-            notetype = LockedNoteType(
-                fields=tuple(_typed(raw_type["fields"], list)),
-                templates=tuple(_typed(raw_type["templates"], list)),
-                fingerprint=_typed(raw_type["fingerprint"], str),
-                mod=_typed(raw_type["mod"], int),
-                version=_version(raw_type.get("version", UNRELEASED)),
-            )
+            notetype = _locked_notetype(raw_type)
         except (KeyError, TypeError, AttributeError):
             problems.append(
                 Problem(
@@ -316,11 +438,26 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                     "restore it from the last release's lock in git",
                 )
             )
+    others: dict[Kind, LockedNoteType] = {}
+    try:
+        for kind, raw in _typed(data.get("notetypes", {}), dict).items():
+            if kind not in ("reverse", "cloze"):
+                raise TypeError(kind)
+            others[kind] = _locked_notetype(raw)
+    except (KeyError, TypeError, AttributeError):
+        problems.append(
+            Problem(
+                SourceSpan(path, _line_of(path, '"notetypes"'), 1),
+                "error",
+                "damaged notetypes entry (reverse and cloze, each with fields, templates, "
+                "fingerprint, mod, version); restore it from the last release's lock in git",
+            )
+        )
     notes: dict[str, LockedNote] = {}
     raw_notes = data.get("notes", {})
     if not isinstance(raw_notes, dict):
         problems.append(Problem(where, "error", f'"notes" must be an object; {_REPAIR}'))
-        return Lock(notetype)
+        return Lock(notetype, notetypes=others)
     released = data.get("released")
     if released is not None and not (isinstance(released, str) and _VERSION.fullmatch(released)):
         problems.append(
@@ -343,8 +480,13 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                 question=_typed(raw["question"], str),
                 since=_version(raw["since"]) if "since" in raw else None,
                 retired=_retirement(raw["retired"]) if "retired" in raw else None,
+                kind=_kind(raw.get("type", "qa")),
+                cards={
+                    int(_typed(o, str)): _typed(i, int)
+                    for o, i in _typed(raw.get("cards", {}), dict).items()
+                },
             )
-        except (KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError, ValueError):
             line = next(
                 (n for n, ln in enumerate(lines, 1) if ln.lstrip().startswith(f'"{note_id}"')), 0
             )
@@ -356,7 +498,24 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                     f"version; since and retired are optional); {_REPAIR}",
                 )
             )
-    return Lock(notetype, notes, released)
+    return Lock(notetype, notes, released, others)
+
+
+def _locked_notetype(raw: Any) -> LockedNoteType:
+    return LockedNoteType(
+        fields=tuple(_typed(raw["fields"], list)),
+        templates=tuple(_typed(raw["templates"], list)),
+        fingerprint=_typed(raw["fingerprint"], str),
+        mod=_typed(raw["mod"], int),
+        version=_version(raw.get("version", UNRELEASED)),
+    )
+
+
+def _kind(value: Any) -> Kind:
+    if value not in KINDS:
+        raise TypeError("type")
+    kind: Kind = value
+    return kind
 
 
 def _version(value: Any) -> str:

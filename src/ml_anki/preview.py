@@ -152,7 +152,7 @@ def cloze_side(text: str, number: int, *, question: bool) -> str:
         if ordinal != number:
             return f'<span class="cloze-inactive" data-ordinal="{ordinal}">{content}</span>'
         if question:
-            encoded = html.escape(content, quote=True)
+            encoded = _attribute(content)
             return (
                 f'<span class="cloze" data-cloze="{encoded}" data-ordinal="{ordinal}">'
                 f"[{hint or '...'}]</span>"
@@ -160,6 +160,18 @@ def cloze_side(text: str, number: int, *, question: bool) -> str:
         return f'<span class="cloze" data-ordinal="{ordinal}">{content}</span>'
 
     return _CLOZE.sub(replace, text)
+
+
+_NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+
+
+def _attribute(text: str) -> str:
+    """Anki's encoding of an attribute value (the `htmlescape` crate's `encode_attribute`):
+    ASCII letters and digits and non-ASCII kept, the rest as character references."""
+    return "".join(
+        c if c.isascii() and c.isalnum() or not c.isascii() else _NAMED.get(c, f"&#x{ord(c):X};")
+        for c in text
+    )
 
 
 def is_url(value: str) -> bool:

@@ -26,6 +26,7 @@ from . import deck as deck_mod
 from .errors import Problem, SourceError, SourceSpan, UnreadablePackage
 from .files import atomic_write, read_text
 from .lock import Lock, LockedNote, Retirement, natural_key, version_key
+from .notetype import KINDS
 
 if TYPE_CHECKING:
     from .build import Progress
@@ -99,8 +100,8 @@ def release(
     pending = sorted(
         (i for i in rendered if not old.is_released(stamped.notes[i].version)), key=natural_key
     )
-    assert stamped.notetype is not None
-    notetype_pending = not old.is_released(stamped.notetype.version)
+    types = {kind: t for kind in KINDS if (t := stamped.notetype_of(kind)) is not None}
+    notetype_pending = any(not old.is_released(t.version) for t in types.values())
     if old.released is not None and not (pending or retiring or notetype_pending):
         raise SourceError.single(
             SourceSpan(config.lock_path),
@@ -132,12 +133,15 @@ def release(
             )
         else:
             notes[note_id] = entry
-    notetype_entry = stamped.notetype
-    if notetype_pending:
-        notetype_entry = replace(
-            notetype_entry, version=version, mod=max(config.run.now, notetype_entry.mod)
-        )
-    released = Lock(notetype_entry, notes, released=version)
+    # Templates or CSS changed since the last release ship now, with the release time as mod.
+    types = {
+        kind: t
+        if old.is_released(t.version)
+        else replace(t, version=version, mod=max(config.run.now, t.mod))
+        for kind, t in types.items()
+    }
+    qa_type = types.pop("qa", None)
+    released = Lock(qa_type, notes, released=version, notetypes=types)
 
     section = _section(
         config, old, released, rendered, pending, retirements, reworded, notetype_pending
@@ -273,7 +277,8 @@ def _retirements(
                 id=replacement, question=rendered[replacement].question_html
             )
         shipped_fields = previous.fields(shipped)
-        fields = {name: shipped_fields.get(name, "") for name, _ in notetype.FIELDS}
+        kind = old.notes[note_id].kind
+        fields = {name: shipped_fields.get(name, "") for name in notetype.field_names(kind)}
         fields.update(Id=note_id, Version=version, Retired=line)
         entry = old.notes[note_id]
         first = entry.first_version

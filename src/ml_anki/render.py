@@ -19,7 +19,9 @@ from pathlib import Path
 import nh3
 
 from . import media as media_mod
+from .attributes import cloze_numbers
 from .errors import Problem, SourceSpan
+from .notetype import Kind
 from .source import SourceNote
 
 _ALLOWED_TAGS = {
@@ -52,16 +54,29 @@ class RenderedNote:
     question_text: str
     """The question as plain text: for summaries, the changelog and id-reuse checks."""
     where: SourceSpan
+    kind: Kind = "qa"
     content_hash: str = field(init=False, compare=False)
     """Changes exactly when what a learner sees on the card changes (computed, never passed)."""
 
     def __post_init__(self) -> None:
-        payload = json.dumps(
-            [self.id, self.question_html, self.context_html, self.answer_html,
-             self.references_html, list(self.tags)],
-            ensure_ascii=False,
-        )  # fmt: skip
+        parts: list[object] = [self.id, self.question_html, self.context_html, self.answer_html,
+                               self.references_html, list(self.tags)]  # fmt: skip
+        if self.kind != "qa":  # Q&A notes keep the hashes their lock entries have
+            parts.append(self.kind)
+        payload = json.dumps(parts, ensure_ascii=False)
         object.__setattr__(self, "content_hash", hashlib.sha256(payload.encode()).hexdigest()[:16])
+
+    @property
+    def card_ords(self) -> tuple[int, ...]:
+        return card_ords(self.kind, self.answer_html)
+
+
+def card_ords(kind: Kind, answer_html: str) -> tuple[int, ...]:
+    """The cards Anki makes of a note: one per template, or one per cloze number (`c1` is ord
+    0) found in the field the cloze template shows (the answer's)."""
+    if kind == "cloze":
+        return tuple(n - 1 for n in cloze_numbers(answer_html) if n > 0)
+    return (0, 1) if kind == "reverse" else (0,)
 
 
 class Renderer:
@@ -104,16 +119,20 @@ class Renderer:
         context_html = ""
         if parent is not None:
             context_html, _ = self.inline(parent.question, parent.path, parent.question_line)
+        if note.kind == "cloze":
+            answer_html = protect_cloze_math(answer_html)
+        own_tags = (f"{self.tag_prefix}::{tag}" for tag in note.tags)
         rendered = RenderedNote(
             id=note.id,
             question_html=question_html,
             context_html=context_html,
             answer_html=answer_html,
             references_html=references_html,
-            tags=(self.topic_tag(note.path),),
+            tags=tuple(dict.fromkeys((self.topic_tag(note.path), *own_tags))),
             media=tuple(sorted(figures, key=lambda m: m.name)),
             question_text=note.question,
             where=note.where,
+            kind=note.kind,
         )
         return rendered, problems
 
@@ -122,6 +141,52 @@ class Renderer:
         topic = re.sub(r"^\d+[-_ ]*", "", card_path.stem).lower()
         topic = re.sub(r"[^\w-]+", "-", topic).strip("-") or "misc"
         return f"{self.tag_prefix}::{topic}"
+
+
+_MATH = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.DOTALL)
+_CLOZE_OPEN = re.compile(r"\{\{c\d+::")
+
+
+def protect_cloze_math(html: str) -> str:
+    """Keep TeX's own `}}` from ending a cloze deletion: Anki ends one at the first `}}`, even
+    inside `\\(…\\)`, so `{{c1::$\\frac{1}{x^{2}}$}}` would end after `x^{2`. A space between
+    two closing braces of TeX (`x^{2} }`) means the same to MathJax and nothing to Anki.
+
+    A deletion opened inside the formula (`$\\frac{ {{c1::1}} }{x}$`, Anki's cloze in MathJax)
+    keeps its own `}}`, told apart by counting the formula's braces."""
+
+    def fix(match: re.Match[str]) -> str:
+        tex = match.group(0)
+        out: list[str] = []
+        depth = [0]  # TeX brace depth, one counter per deletion opened inside the formula
+        i = 0
+        while i < len(tex):
+            opening = _CLOZE_OPEN.match(tex, i)
+            if opening:
+                out.append(opening.group(0))
+                depth.append(0)
+                i = opening.end()
+                continue
+            char = tex[i]
+            if char == "{":
+                depth[-1] += 1
+            elif char == "}":
+                if depth[-1] == 0 and len(depth) > 1 and tex.startswith("}}", i):
+                    depth.pop()
+                    out.append("}}")
+                    i += 2
+                    continue
+                if depth[-1] > 0:
+                    depth[-1] -= 1
+                    if tex.startswith("}", i + 1):  # TeX's brace, then another: keep apart
+                        out.append("} ")
+                        i += 1
+                        continue
+            out.append(char)
+            i += 1
+        return "".join(out)
+
+    return _MATH.sub(fix, html)
 
 
 def sanitize(html: str) -> str:

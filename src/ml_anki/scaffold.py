@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ID_MAX
+from .config import ID_MAX, NOTETYPE_KEYS
 from .errors import SourceError, SourceSpan
 from .files import atomic_write
 
@@ -32,22 +32,26 @@ class Identity:
     """Note GUIDs derive from it: `<slug>-<16 random hex digits>`."""
     notetype_id: int
     deck_id: int
+    reverse_notetype_id: int
+    cloze_notetype_id: int
 
     def toml(self) -> str:
         """The `[tool.ml-anki]` lines that carry it."""
         return (
             f"namespace = {_toml_string(self.namespace)}\n"
-            f"notetype-id = {self.notetype_id}\n"
+            f"{NOTETYPE_KEYS['qa'][0]} = {self.notetype_id}\n"
             f"deck-id = {self.deck_id}\n"
+            f"{NOTETYPE_KEYS['reverse'][0]} = {self.reverse_notetype_id}\n"
+            f"{NOTETYPE_KEYS['cloze'][0]} = {self.cloze_notetype_id}\n"
         )
 
 
 def fresh_identity(slug: str) -> Identity:
     ids: set[int] = set()
-    while len(ids) < 2:
+    while len(ids) < 4:
         ids.add(ID_MIN + secrets.randbelow(ID_MAX + 1 - ID_MIN))
-    notetype_id, deck_id = sorted(ids)
-    return Identity(f"{slug}-{secrets.token_hex(8)}", notetype_id, deck_id)
+    notetype_id, deck_id, reverse_id, cloze_id = sorted(ids)
+    return Identity(f"{slug}-{secrets.token_hex(8)}", notetype_id, deck_id, reverse_id, cloze_id)
 
 
 def slug_for(name: str, fallback: str = "deck") -> str:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import attributes
 from .errors import Problem, SourceSpan, UnreadableFile
 from .files import read_input
+from .notetype import Kind
 
 NOTE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _ANCHOR = re.compile(r"^## #(.*?)[ \t]*$")
@@ -25,6 +27,8 @@ _SETEXT_UNDERLINE = re.compile(r"^[=-]+[ ]*$")
 _QUESTION = re.compile(r"^###[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _REFERENCES = re.compile(r"^#####[ \t]+References[ \t]*$", re.IGNORECASE)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+_BLOCK = re.compile(r"(.*?)[ \t]*\{(.*)\}")
+"""`ser {type=reverse}`: a note id, then its attribute block."""
 _TOC_LINK = re.compile(r"\[([^\]]+)\]\(#([^)\s]+)\)")
 
 
@@ -53,6 +57,10 @@ class SourceNote:
     body_line: int
     """Line of `body_md`'s first line, so problems inside the answer point at the right line."""
     refs_line: int
+    kind: Kind = "qa"
+    """The note type: from a cloze deletion in the text, `{type=…}` or the file's front matter."""
+    tags: tuple[str, ...] = ()
+    """The author's tags (front matter, then `{tags=…}`), without the deck's tag prefix."""
 
     @property
     def path(self) -> Path:
@@ -109,8 +117,12 @@ def decode(raw: bytes, path: Path) -> tuple[str, list[Problem]]:
 
 def parse(text: str, path: Path) -> tuple[SourceFile, list[Problem]]:
     lines = text.split("\n")
+    defaults, taken, problems = attributes.front_matter(lines, path)
+    # Blank, not removed: every line keeps its number for messages.
+    lines[:taken] = [""] * taken
     structural = list(_structural_lines(lines))
-    anchors, problems = _note_starts(lines, structural, path)
+    anchors, found = _note_starts(lines, structural, path)
+    problems += found
 
     preamble_end = anchors[0][0] if anchors else len(lines)
     toc = tuple(
@@ -124,6 +136,13 @@ def parse(text: str, path: Path) -> tuple[SourceFile, list[Problem]]:
     structural_set = set(structural)
     for n, (start, note_id) in enumerate(anchors):
         end = anchors[n + 1][0] if n + 1 < len(anchors) else len(lines)
+        own = attributes.Attributes()
+        block = _BLOCK.fullmatch(note_id)
+        if block is not None:
+            note_id = block.group(1)
+            col = len("## #") + block.start(2) + 1
+            own, found = attributes.attribute_block(block.group(2), path, start + 1, col)
+            problems += found
         where = SourceSpan(path, start + 1, 1)
         if not NOTE_ID.fullmatch(note_id):
             problems.append(
@@ -138,7 +157,10 @@ def parse(text: str, path: Path) -> tuple[SourceFile, list[Problem]]:
         note, note_problems = _parse_note(note_id, lines, start, end, structural_set, path)
         problems.extend(note_problems)
         if note is not None:
-            notes.append(note)
+            kind, found = _kind(note, defaults, own)
+            problems += found
+            tags = tuple(dict.fromkeys(defaults.tags + own.tags))
+            notes.append(replace(note, kind=kind, tags=tags))
     return SourceFile(path, tuple(notes), toc), problems
 
 
@@ -248,6 +270,57 @@ def _setext_headings(
             )
         )
     return problems
+def _kind(
+    note: SourceNote, defaults: attributes.Attributes, own: attributes.Attributes
+) -> tuple[Kind, list[Problem]]:
+    """A note with cloze deletions is a cloze note; otherwise its `{type=…}`, the front
+    matter's `note-type`, or Q&A."""
+    problems = []
+    numbers = attributes.cloze_numbers(note.body_md)
+    if attributes.CLOZE.search(note.question):
+        problems.append(
+            Problem(
+                SourceSpan(note.path, note.question_line, 1),
+                "error",
+                f"note #{note.id}: a cloze deletion in the '###' line; the question shows as "
+                "it is on every card, so put the deletions in the text below it",
+            )
+        )
+    if 0 in numbers:
+        problems.append(
+            Problem(
+                SourceSpan(note.path, note.body_line, 1),
+                "error",
+                f"note #{note.id}: {{{{c0::…}}}} is not a cloze deletion; numbers start at c1",
+            )
+        )
+    # The front matter sets a default, which cloze deletions override; only the note's own
+    # {type=…} can contradict them.
+    if numbers:
+        if own.kind not in (None, "cloze"):
+            problems.append(
+                Problem(
+                    own.kind_where or note.where,
+                    "error",
+                    f"note #{note.id} has cloze deletions ({{{{c{numbers[-1]}::…}}}}), which "
+                    f"make it a cloze note, but its {{type={own.kind}}} asks for a {own.kind} "
+                    "note; remove the deletions, or the type",
+                )
+            )
+        return "cloze", problems
+    asked, where = own.kind, own.kind_where
+    if asked is None:
+        asked, where = defaults.kind, defaults.kind_where
+    if asked == "cloze":
+        problems.append(
+            Problem(
+                where or note.where,
+                "error",
+                f"note #{note.id} is a cloze note without a cloze deletion; mark what to hide "
+                "in its text as {{c1::…}} (or {{c1::…::hint}})",
+            )
+        )
+    return asked or "qa", problems
 
 
 def _structural_lines(lines: list[str]) -> Iterable[int]:

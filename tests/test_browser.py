@@ -272,3 +272,26 @@ def test_the_preview_typesets_and_its_toggles_work_in_a_browser(
     assert steps["opened"]["notes"] == [f"note-{i}" for i in ("1", "2", "2-1", *"345678")]
     # Every formula of the tiny deck, front and back, typeset by the local MathJax, none broken.
     assert (steps["opened"]["typeset"], steps["opened"]["mathErrors"]) == (11, 0)
+
+
+def test_every_card_of_every_note_type_typesets_on_a_phone_day_and_night(
+    browser: None, tmp_path: Path
+) -> None:
+    """The example deck: reverse cards both ways, each cloze number, math inside deletions."""
+    from test_example_deck import build_example
+
+    learner = Learner(tmp_path / "learner" / "collection.anki2")
+    try:
+        learner.import_deck(build_example(tmp_path))
+        pages = [
+            Page(f"#{note_id} card {card.ord + 1} {side}", anki_page(card_html))
+            for note_id, note in sorted(learner.notes().items())
+            for card in note.cards()
+            for side, card_html in (("front", card.question()), ("back", card.answer()))
+        ]
+        shutil.copytree(learner.col.media.dir(), tmp_path / "pages")
+    finally:
+        learner.close()
+    assert len(pages) == 2 * 13
+    problems = failures(run_in_browser(pages, tmp_path / "pages"))
+    assert not problems, f"{len(problems)} problems on the cards:\n" + "\n".join(problems)

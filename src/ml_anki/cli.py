@@ -46,18 +46,27 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+_LINE_BREAKS = str.maketrans(
+    {c: f"\\x{ord(c):02x}" for c in "\r\x0b\x0c\x1c\x1d\x1e\x1f\x85"}
+    | {"\n": "\\n", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+"""What editors, CI logs and `str.splitlines` break a line at: a problem is one line, even when
+it quotes a source line holding one of them."""
+
+
 def _format(problem: Problem) -> str:
     colour = "red" if problem.severity == "error" else "yellow"
     severity = click.style(problem.severity, fg=colour, bold=True)
+    message = problem.message.translate(_LINE_BREAKS)
     where = problem.where
     if where is None:  # an option or the environment, not a file: no location to point at
-        return f"{severity}: {problem.message}"
+        return f"{severity}: {message}"
     location = _shown(where.path)
     if where.line:
         location += f":{where.line}"
         if where.col:
             location += f":{where.col}"
-    return f"{click.style(location, bold=True)}: {severity}: {problem.message}"
+    return f"{click.style(location, bold=True)}: {severity}: {message}"
 
 
 def _print_problems(problems: tuple[Problem, ...] | list[Problem], verbosity: int) -> None:

@@ -189,10 +189,15 @@ def test_a_released_note_cannot_change_its_type(typed: Project) -> None:
     result = typed.cli("release", now=1_800_000_000)
     assert result.exit_code == 0, result.output
     typed.write("cards/02-verbs.md", VERBS.replace("## #plain {type=qa}", "## #plain"))
-    result = typed.cli("build", now=1_800_100_000)
-    assert result.exit_code == 1
     line = VERBS.split("\n").index("## #plain {type=qa}") + 1
-    assert result.stderr == (
+    for command in ("check", "build"):
+        result = typed.cli(command, now=1_800_100_000)
+        assert result.exit_code == 1
+        assert result.stderr == refusal(line), command
+
+
+def refusal(line: int) -> str:
+    return (
         f"cards/02-verbs.md:{line}:1: error: note #plain was released as a Q&A note and is now a "
         "reverse note; Anki cannot change a note's type on import (learners' copies would "
         "conflict and stop updating). Give it a new id, and leave #plain out of the cards: the "
@@ -309,3 +314,20 @@ def test_a_retired_reverse_and_cloze_note_keep_shipping_with_all_their_cards(
     assert notes["ls"]["Text"].startswith("<p>{{c1::ls::command}} lists files")
     assert "sample::retired" in notes["ir"].tags and "sample::retired" in notes["ls"].tags
     assert len(notes["ls"].cards()) == 2 and len(notes["ir"].cards()) == 2
+
+
+def test_a_schema_change_under_a_released_reverse_id_is_refused(typed: Project) -> None:
+    assert typed.cli("release", now=1_800_000_000).exit_code == 0
+    lock = typed.lock.read_text()
+    typed.lock.write_text(lock.replace('"Back → Front"]', '"Back → Front", "Hint"]'))
+    result = typed.cli("build", now=1_800_100_000)
+    assert result.exit_code == 1
+    line = lock.split("\n").index(next(x for x in lock.split("\n") if '"notetypes"' in x)) + 1
+    assert result.stderr == (
+        f"ml-anki.lock:{line}: error: the reverse note type's fields or templates changed "
+        "(locked templates: Front → Back, Back → Front, Hint; now: Front → Back, Back → Front). "
+        "Anki would "
+        "mark every learner's note as conflicting and leave it un-updated; restore the field "
+        "list in notetype.py, or ship a new note type id as a breaking release\n"
+        "ml-anki: 1 error; nothing was written\n"
+    )

@@ -22,6 +22,7 @@ from typing import Any
 from .deck import Card, Deck, Field, Media, Note, NoteType, Template
 from .errors import UnreadablePackage
 from .lock import natural_key
+from .notetype import ID_FIELD, RETIRED_FIELD
 
 _COLLECTIONS = ("collection.anki21", "collection.anki2")
 _LEGACY_SCHEMA = 11
@@ -159,7 +160,7 @@ def _query(conn: sqlite3.Connection, path: Path, member: str) -> Deck:
                 fields=values,
                 tags=tuple(str(tags).split()),
                 # An ml-anki note that left the sources ships only to say so.
-                retired=bool(fields.get("Retired", "").strip()),
+                retired=bool(fields.get(RETIRED_FIELD, "").strip()),
                 cards=tuple(cards.get(int(note_id), ())),
             )
         )
@@ -182,8 +183,8 @@ def _query(conn: sqlite3.Connection, path: Path, member: str) -> Deck:
 
 def _label(note: Note, notetypes: dict[int, NoteType]) -> str:
     kind = notetypes.get(note.notetype_id)
-    if kind is not None and "Id" in kind.field_names:
-        return note.fields[kind.field_names.index("Id")] or note.guid
+    if kind is not None and ID_FIELD in kind.field_names:
+        return note.fields[kind.field_names.index(ID_FIELD)] or note.guid
     return note.guid
 
 

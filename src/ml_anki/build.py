@@ -45,7 +45,8 @@ class BuildResult:
 
 def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     """Read and render every note, collecting every problem; writes nothing."""
-    locked = _locked_questions(config.lock_path)
+    lock = _lock_or_empty(config.lock_path)
+    locked = {note_id: entry.question for note_id, entry in lock.notes.items()}
     sources = source.load(config.cards_dir, locked)
     # Config warnings (unknown keys, identities shared with another deck) are the deck's too.
     problems = list(config.warnings) + list(sources.problems)
@@ -57,6 +58,7 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     problems += found
     problems += _toc_problems(sources, by_id)
     problems += _notetype_ids(config, notes)
+    problems += [p for n in notes if (p := lock.kind_change(n.id, n.kind, n.where)) is not None]
     # Per note, lint (math, TeX, raw HTML, size) ran with rendering; now what only the whole
     # deck shows.
     problems += lint.unused_media(config.media_dir, config.cards_dir, rendered)
@@ -64,14 +66,13 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     return CheckResult(tuple(rendered), tuple(sorted(problems)))
 
 
-def _locked_questions(lock_path: Path) -> dict[str, str]:
-    """Each id in the lock file and its question there, to tell which of two notes sharing an id
-    learners already have. A damaged lock is reported by `lint.changed_questions`."""
+def _lock_or_empty(lock_path: Path) -> lock_mod.Lock:
+    """The lock, for what learners already have: which of two notes sharing an id they know,
+    and each released note's type. A damaged lock is reported by `lint.changed_questions`."""
     try:
-        locked = lock_mod.load(lock_path)
+        return lock_mod.load(lock_path)
     except SourceError:
-        return {}
-    return {note_id: entry.question for note_id, entry in locked.notes.items()}
+        return lock_mod.Lock()
 
 
 def _render(

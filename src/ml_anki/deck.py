@@ -141,7 +141,7 @@ class Deck:
 
     def label(self, note: Note) -> str:
         """The note's source id (its `Id` field) when its note type has one, else its GUID."""
-        return self.fields(note).get("Id") or note.guid
+        return self.fields(note).get(notetype.ID_FIELD) or note.guid
 
     def by_guid(self) -> dict[str, Note]:
         return {note.guid: note for note in self.notes}

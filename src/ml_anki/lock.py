@@ -149,6 +149,20 @@ class Lock:
         )
         return f"{version}+dev" if notetype_pending or notes_pending else version
 
+    def kind_change(self, note_id: str, kind: Kind, where: SourceSpan) -> Problem | None:
+        """The refusal of a released note that changed its note type, if it did."""
+        old = self.notes.get(note_id)
+        if old is None or old.kind == kind or not self.is_released(old.first_version):
+            return None
+        return Problem(
+            where,
+            "error",
+            f"note #{note_id} was released as a {_TYPE_NAMES[old.kind]} note and is now a "
+            f"{_TYPE_NAMES[kind]} note; Anki cannot change a note's type on import (learners' "
+            f"copies would conflict and stop updating). Give it a new id, and leave #{note_id} "
+            "out of the cards: the next release retires it",
+        )
+
     def updated_with(
         self,
         rendered: Sequence[RenderedNote],
@@ -188,7 +202,7 @@ class Lock:
                         "error",
                         f"the {'' if kind == 'qa' else kind + ' '}note type's fields or "
                         "templates changed "
-                        f"(locked fields: {', '.join(old_type.fields)}; now: {', '.join(fields)}). "
+                        f"({_schema_change(old_type, fields, templates)}). "
                         "Anki would mark every learner's note as conflicting and leave it "
                         "un-updated; restore the field list in notetype.py, or ship a new note "
                         "type id as a breaking release",
@@ -217,18 +231,8 @@ class Lock:
                     digest, now, now, stamp, note.question_text, kind=note.kind
                 )
                 added.append(note.id)
-            elif old.kind != note.kind and self.is_released(old.first_version):
-                problems.append(
-                    Problem(
-                        note.where,
-                        "error",
-                        f"note #{note.id} was released as a {_TYPE_NAMES[old.kind]} note and is "
-                        f"now a {_TYPE_NAMES[note.kind]} note; Anki cannot change a note's type "
-                        "on import (learners' copies would conflict and stop updating). Give it a "
-                        f"new id, and leave #{note.id} out of the cards: the next release retires "
-                        "it",
-                    )
-                )
+            elif (refused := self.kind_change(note.id, note.kind, note.where)) is not None:
+                problems.append(refused)
             elif old.hash != digest or old.retired is not None or old.kind != note.kind:
                 # Anki ignores an update whose mod is not newer than the learner's copy (a note
                 # back from retirement must lose its retired line and tag, so it changed too).
@@ -313,6 +317,12 @@ class Lock:
             lines.append(f"    {_compact(note_id)}: {_compact(record)}{comma}")
         lines += ["  }", "}", ""]
         return "\n".join(lines)
+
+
+def _schema_change(old: LockedNoteType, fields: tuple[str, ...], templates: tuple[str, ...]) -> str:
+    if old.fields != fields:
+        return f"locked fields: {', '.join(old.fields)}; now: {', '.join(fields)}"
+    return f"locked templates: {', '.join(old.templates)}; now: {', '.join(templates)}"
 
 
 _TYPE_NAMES: Mapping[Kind, str] = {"qa": "Q&A", "reverse": "reverse", "cloze": "cloze"}

@@ -141,6 +141,18 @@ FIELDS: tuple[tuple[str, int], ...] = tuple((f.name, f.id) for f in SPECS["qa"].
 """The Q&A note type's (name, stable id) pairs."""
 
 
+def shared_name(role: Role) -> str:
+    """The field name `role` has in every note type (`Id`, `Retired`, …), read back from any
+    package by it."""
+    (name,) = {spec.field_name(role) for spec in SPECS.values()}
+    return name
+
+
+ID_FIELD = shared_name("id")
+RETIRED_FIELD = shared_name("retired")
+VERSION_FIELD = shared_name("version")
+
+
 def field_names(kind: Kind = "qa") -> tuple[str, ...]:
     return SPECS[kind].field_names
 

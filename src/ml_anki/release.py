@@ -279,7 +279,13 @@ def _retirements(
         shipped_fields = previous.fields(shipped)
         kind = old.notes[note_id].kind
         fields = {name: shipped_fields.get(name, "") for name in notetype.field_names(kind)}
-        fields.update(Id=note_id, Version=version, Retired=line)
+        fields.update(
+            {
+                notetype.ID_FIELD: note_id,
+                notetype.VERSION_FIELD: version,
+                notetype.RETIRED_FIELD: line,
+            }
+        )
         entry = old.notes[note_id]
         first = entry.first_version
         entries[note_id] = replace(

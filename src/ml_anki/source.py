@@ -270,6 +270,8 @@ def _setext_headings(
             )
         )
     return problems
+
+
 def _kind(
     note: SourceNote, defaults: attributes.Attributes, own: attributes.Attributes
 ) -> tuple[Kind, list[Problem]]:

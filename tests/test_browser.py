@@ -2,22 +2,28 @@
 
 The card HTML comes from the official `anki` library after importing the built deck (the note
 type's CSS included), inside `<body class="card">` as every Anki client has it, typeset by
-MathJax 3 with Anki's configuration (minus the extensions that hide errors). Headless Chromium
-shows it at a phone's size (390 px, device metrics) by way of tests/browser/check_cards.mjs.
-Screenshots of a sample of cards land in test-artifacts/screenshots/ for a person to look at.
+MathJax 3 with Anki's configuration (minus the extensions that hide errors). Two engines show it
+at a phone's size (390 px) by way of tests/browser/check_cards.mjs, which injects the same checks
+(tests/browser/page_checks.js) into both: headless Chromium (Anki desktop's Qt WebEngine and
+AnkiDroid's WebView are Chromium) and WebKitGTK's MiniBrowser over WebDriver under a virtual X
+display (AnkiMobile's WKWebView is WebKit). Screenshots of a sample of cards land in
+test-artifacts/screenshots/<engine>/ for a person to look at.
 
-Needs Debian's `chromium` and `npm ci` (MathJax and playwright-core); without them the test is
-skipped, unless ML_ANKI_REQUIRE_BROWSER=1 (as in CI), which makes a missing browser a failure.
+Needs `npm ci` (MathJax, playwright-core, selenium-webdriver) and Debian's `chromium`, and for
+WebKit `webkit2gtk-driver`, `xvfb` and `xauth`; an engine whose packages are missing is skipped,
+unless ML_ANKI_REQUIRE_BROWSER=1 (as in CI), which makes a missing engine a failure.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import glob
 import html
 import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +41,31 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKER = ROOT / "tests" / "browser" / "check_cards.mjs"
 NODE_MODULES = ROOT / "node_modules"
 MATHJAX = NODE_MODULES / "mathjax" / "es5" / "tex-chtml-full.js"
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE_HEIGHT = 844
-TIME_LIMIT_S = 170
+TIME_LIMIT_S = 240
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    """`chromium` or `webkit`, as failures and screenshot folders name it."""
+    browser: Path
+    driver: Path | None = None
+    """The WebDriver server that starts the browser (WebKit only)."""
+    packages: str = ""
+    """What to install when it is missing."""
+
+
+CHROMIUM = Engine("chromium", Path("/usr/bin/chromium"), packages="chromium fonts-noto-cjk")
+# Debian ships MiniBrowser under the multiarch library folder: one path per architecture.
+WEBKIT = Engine(
+    "webkit",
+    Path(next(iter(sorted(glob.glob("/usr/lib/*/webkit2gtk-4.1/MiniBrowser"))), "MiniBrowser")),
+    driver=Path("/usr/bin/WebKitWebDriver"),
+    packages="webkit2gtk-driver xvfb xauth fonts-noto-cjk",
+)
+ENGINES = (CHROMIUM, WEBKIT)
 
 
 @dataclass(frozen=True)
@@ -52,31 +79,50 @@ class Page:
 
 @dataclass(frozen=True)
 class Checked:
+    engine: str
     label: str
     mode: str
     problems: list[str]
 
 
-def _missing_browser() -> str | None:
-    node = shutil.which("node")
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} not found (apt-get install chromium fonts-noto-cjk)"
-    if node is None:
+def _missing(engine: Engine) -> str | None:
+    for path in (engine.browser, *([engine.driver] if engine.driver else [])):
+        if not path.is_file():
+            return f"{path} not found (apt-get install {engine.packages})"
+    # WebKitGTK needs an X display: a virtual one from xvfb-run, which needs xauth.
+    for program in ("xvfb-run", "xauth") if engine is WEBKIT else ():
+        if shutil.which(program) is None:
+            return f"{program} not found (apt-get install {engine.packages})"
+    if shutil.which("node") is None:
         return "node not found (apt-get install nodejs npm)"
-    if not MATHJAX.is_file() or not (NODE_MODULES / "playwright-core").is_dir():
+    modules = ("playwright-core", "selenium-webdriver")
+    if not MATHJAX.is_file() or not all((NODE_MODULES / m).is_dir() for m in modules):
         return (
-            "MathJax / playwright-core missing from node_modules (run `npm ci` in the repository)"
+            "MathJax / playwright-core / selenium-webdriver missing from node_modules "
+            "(run `npm ci` in the repository)"
         )
     return None
 
 
-@pytest.fixture
-def browser() -> None:
-    reason = _missing_browser()
+def _available(engine: Engine) -> Engine:
+    reason = _missing(engine)
     if reason is not None:
         if os.environ.get("ML_ANKI_REQUIRE_BROWSER") == "1":
             pytest.fail(f"ML_ANKI_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(f"real-browser test: {reason}")
+        pytest.skip(f"real-browser test in {engine.name}: {reason}")
+    return engine
+
+
+@pytest.fixture(params=ENGINES, ids=[e.name for e in ENGINES])
+def browser(request: pytest.FixtureRequest) -> Engine:
+    """Each engine in turn; the test runs once in Chromium and once in WebKit."""
+    engine: Engine = request.param
+    return _available(engine)
+
+
+@pytest.fixture
+def chromium() -> Engine:
+    return _available(CHROMIUM)
 
 
 def anki_page(card_html: str) -> str:
@@ -94,8 +140,29 @@ def anki_page(card_html: str) -> str:
 """
 
 
+def _command(engine: Engine, manifest: Path, scale: int) -> tuple[list[str], dict[str, str]]:
+    """How to start the checker in `engine`: WebKitGTK needs an X display, so a virtual one."""
+    command = ["node", str(CHECKER), str(manifest)]
+    if engine is not WEBKIT:
+        return command, dict(os.environ)
+    # Room for the phone-sized window at the scale's pixels; -a picks a free display number.
+    screen = f"{PHONE_WIDTH * scale + 200}x{PHONE_HEIGHT * scale + 200}x24"
+    env = {
+        **os.environ,
+        # Xvfb has no GPU: software GL, else WebKit's compositor draws blank pages.
+        "LIBGL_ALWAYS_SOFTWARE": "1",
+        # A GTK window's device pixel ratio is the display's scale; Xvfb's is 1 unless told.
+        "GDK_SCALE": str(scale),
+    }
+    return ["xvfb-run", "-a", "-s", f"-screen 0 {screen}", *command], env
+
+
 def run_in_browser(
-    pages: Sequence[Page], where: Path, screenshots: Path | None = None, scale: int = 1
+    engine: Engine,
+    pages: Sequence[Page],
+    where: Path,
+    screenshots: Path | None = None,
+    scale: int = 1,
 ) -> list[Checked]:
     """Every page checked in day and in night mode; screenshots saved for the pages with a `shot`."""
     where.mkdir(parents=True, exist_ok=True)
@@ -104,11 +171,13 @@ def run_in_browser(
         path = where / f"page-{number:03d}.html"
         path.write_text(page.html, encoding="utf-8")
         entries.append({"label": page.label, "url": path.as_uri(), "shot": page.shot})
-    manifest = where / "manifest.json"
+    manifest = where / f"manifest-{engine.name}.json"
     manifest.write_text(
         json.dumps(
             {
-                "chromium": str(CHROMIUM),
+                "engine": engine.name,
+                "browser": str(engine.browser),
+                "driver": str(engine.driver) if engine.driver else None,
                 "width": PHONE_WIDTH,
                 "height": PHONE_HEIGHT,
                 "workers": 2,
@@ -119,25 +188,29 @@ def run_in_browser(
         ),
         encoding="utf-8",
     )
+    command, env = _command(engine, manifest, scale)
     done = subprocess.run(
-        ["node", str(CHECKER), str(manifest)],
+        command,
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=TIME_LIMIT_S,
         check=False,
     )
-    assert done.returncode == 0, f"the browser check itself failed:\n{done.stderr}"
+    assert done.returncode == 0, f"the browser check itself failed in {engine.name}:\n{done.stderr}"
     report = json.loads(done.stdout)
-    checked = [Checked(p["label"], p["mode"], p["problems"]) for p in report["pages"]]
+    checked = [Checked(engine.name, p["label"], p["mode"], p["problems"]) for p in report["pages"]]
     assert sorted((c.label, c.mode) for c in checked) == sorted(
         (p.label, mode) for p in pages for mode in ("day", "night")
-    ), "every page was checked in day and in night mode"
+    ), f"every page was checked in day and in night mode in {engine.name}"
     return checked
 
 
 def failures(checked: Sequence[Checked]) -> list[str]:
-    return [f"{c.label} ({c.mode}): {problem}" for c in checked for problem in c.problems]
+    return [
+        f"{c.engine}: {c.label} ({c.mode}): {problem}" for c in checked for problem in c.problems
+    ]
 
 
 def _sample(fields: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -158,7 +231,7 @@ def _sample(fields: dict[str, dict[str, str]]) -> dict[str, str]:
 
 
 def test_every_card_of_the_real_deck_reads_well_on_a_phone_day_and_night(
-    browser: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    browser: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Build into tmp_path with a copy of the committed lock, which stays untouched.
     lock = tmp_path / "ml-anki.lock"
@@ -186,12 +259,16 @@ def test_every_card_of_the_real_deck_reads_well_on_a_phone_day_and_night(
         learner.close()
     assert len(pages) == 2 * len(notes) > 80
 
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    shots = SCREENSHOTS / browser.name
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
     # Twice the pixels, as on a phone's screen: what a person looks at must be sharp.
-    checked = run_in_browser(pages, pages_dir, SCREENSHOTS, scale=2)
+    started = time.monotonic()
+    checked = run_in_browser(browser, pages, pages_dir, shots, scale=2)
+    took = time.monotonic() - started
     with capsys.disabled():
-        print(f"\nscreenshots of {len(sample)} cards, day and night: {SCREENSHOTS}")
+        print(f"\n{browser.name}: {len(pages)} pages, day and night, in {took:.0f} s")
+        print(f"screenshots of {len(sample)} cards, day and night: {shots}")
         for note_id, why in sample.items():
             print(f"  #{note_id}: {why}")
     problems = failures(checked)
@@ -211,7 +288,9 @@ BROKEN_CARDS = {
 }
 
 
-def test_the_browser_check_reports_each_kind_of_broken_card(browser: None, tmp_path: Path) -> None:
+def test_the_browser_check_reports_each_kind_of_broken_card(
+    browser: Engine, tmp_path: Path
+) -> None:
     """The check fails on each thing it promises to catch, naming the page and the mode."""
     pages_dir = tmp_path / "pages"
     pages_dir.mkdir()
@@ -221,7 +300,7 @@ def test_the_browser_check_reports_each_kind_of_broken_card(browser: None, tmp_p
     pages = [Page(label, anki_page(card)) for label, card in BROKEN_CARDS.items()]
     problems = {
         (c.label, c.mode): [p.split(" (")[0] if "scrolls" in p else p for p in c.problems]
-        for c in run_in_browser(pages, pages_dir)
+        for c in run_in_browser(browser, pages, pages_dir)
     }
     day = {label: problems[(label, "day")] for label in BROKEN_CARDS}
     assert day == {
@@ -245,7 +324,7 @@ def test_the_browser_check_reports_each_kind_of_broken_card(browser: None, tmp_p
 
 
 def test_the_preview_typesets_and_its_toggles_work_in_a_browser(
-    browser: None, project: Project, tmp_path: Path
+    chromium: Engine, project: Project, tmp_path: Path
 ) -> None:
     # Enough notes after #2-1 for the frame to scroll it to the top.
     more = "".join(f"## #{n}\n\n### Question {n}\n\n{'Answer. ' * 60}\n\n" for n in range(3, 9))

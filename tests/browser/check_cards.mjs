@@ -1,182 +1,161 @@
-// Renders card pages in headless Chromium at phone size, day then night, and reports what a
-// learner would see go wrong: MathJax errors, TeX left as raw text, a page that scrolls
-// sideways, figures that do not load or do not fit, text too faint to read.
+// Renders card pages at phone size, day then night, in headless Chromium or in WebKit, and
+// reports what a learner would see go wrong: MathJax errors, TeX left as raw text, a page that
+// scrolls sideways, figures that do not load or do not fit, text too faint to read. The checks
+// themselves are tests/browser/page_checks.js, injected as they are into either engine.
 //
 //   node tests/browser/check_cards.mjs manifest.json  > results.json
 //
 // The manifest (written by tests/test_browser.py):
-//   { "chromium": "/usr/bin/chromium", "width": 390, "height": 844, "workers": 2, "scale": 2,
-//     "screenshots": "/abs/dir" | null,
+//   { "engine": "chromium" | "webkit", "browser": "/usr/bin/chromium" | "…/MiniBrowser",
+//     "driver": "/usr/bin/WebKitWebDriver" (WebKit only), "width": 390, "height": 844,
+//     "workers": 2, "scale": 2, "screenshots": "/abs/dir" | null,
 //     "pages": [{ "label": "#12-1 back", "url": "file:///…/12-1-back.html", "shot": "12-1-back" }] }
 // Output: { "pages": [{ "label", "mode": "day"|"night", "problems": [...] }], "shots": [...] }
+//
+// WebKit is WebKitGTK's MiniBrowser driven over WebDriver; it needs an X display (xvfb-run) and
+// the page's size and pixel ratio come from its window, so the caller runs this under
+// `xvfb-run` with GDK_SCALE set to the scale.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { Builder } from "selenium-webdriver";
+import remote from "selenium-webdriver/remote/index.js";
 
 const manifest = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const PAGE_TIMEOUT_MS = 30_000;
+const PAGE_CHECKS = readFileSync(new URL("./page_checks.js", import.meta.url), "utf8");
+// One expression that every engine can evaluate: the checks' functions, then a call to one.
+const inPage = (call) => `(() => { ${PAGE_CHECKS}\n return ${call}; })()`;
 
-// Runs inside the page: everything that is wrong with it, as sentences.
-function inspect() {
-  const problems = [];
-  const snippet = (text) => JSON.stringify(text.replace(/\s+/g, " ").trim().slice(0, 80));
-  const root = document.documentElement;
-  const screen = root.clientWidth;
-
-  const source = new Map();
-  for (const item of window.MathJax.startup.document.math) source.set(item.typesetRoot, item.math);
-  for (const error of document.querySelectorAll("mjx-merror")) {
-    const tex = source.get(error.closest("mjx-container")) ?? "";
-    problems.push(`MathJax error: ${error.getAttribute("data-mjx-error") ?? error.textContent}` +
-      (tex ? ` in ${snippet(tex)}` : ""));
-  }
-
-  // MathJax skips code, so a delimiter there is code; anywhere else it is TeX nobody typeset.
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
-    acceptNode: (node) =>
-      node.parentElement.closest("script, style, pre, code, textarea, mjx-container")
-        ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+// Chromium through playwright-core: device metrics, not a window, since headless Chromium will
+// not make a window this narrow.
+async function openChromium() {
+  const profile = mkdtempSync(join(tmpdir(), "ml-anki-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: manifest.browser,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run"],
+    viewport: { width: manifest.width, height: manifest.height },
+    deviceScaleFactor: manifest.scale ?? 1,
+    isMobile: true,
+    hasTouch: true,
   });
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent;
-    const found = text.match(/\\[()[\]]|\\(?:frac|sum|mathbf|begin|left|right|sqrt)\b/);
-    if (found) {
-      const start = Math.max(0, found.index - 30);
-      problems.push(`TeX left untypeset: ${snippet(text.slice(start, found.index + 50))}`);
-    }
-  }
-
-  if (root.scrollWidth > screen) {
-    // Name the widest thing that sticks out and is not inside a box that scrolls by itself.
-    let culprit = null;
-    for (const element of document.body.querySelectorAll("*")) {
-      const box = element.getBoundingClientRect();
-      if (box.right <= screen + 0.5 || box.width === 0) continue;
-      let clipped = false;
-      for (let up = element.parentElement; up && up !== document.body; up = up.parentElement) {
-        if (getComputedStyle(up).overflowX !== "visible") { clipped = true; break; }
-      }
-      if (!clipped && (!culprit || box.right > culprit.box.right)) culprit = { element, box };
-    }
-    const what = culprit
-      ? ` (widest: <${culprit.element.localName}${culprit.element.className
-          ? ` class="${culprit.element.className}"` : ""}> ${snippet(culprit.element.textContent)}` +
-        ` reaching ${Math.round(culprit.box.right)} px)`
-      : "";
-    problems.push(`page scrolls sideways: ${root.scrollWidth} px of content on a ` +
-      `${screen} px screen${what}`);
-  }
-
-  for (const image of document.images) {
-    const name = image.getAttribute("src");
-    if (!image.complete || image.naturalWidth === 0) {
-      problems.push(`image ${name} did not load`);
-      continue;
-    }
-    const width = image.getBoundingClientRect().width;
-    if (width > screen + 0.5) {
-      problems.push(`image ${name} is ${Math.round(width)} px wide on a ${screen} px screen`);
-    }
-  }
-
-  // WCAG AA: 4.5:1 for text. Backgrounds are taken from the nearest ancestor that paints one.
-  const rgb = (colour) => (colour.match(/[\d.]+/g) ?? []).map(Number);
-  const luminance = ([r, g, b]) => {
-    const channel = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  return {
+    async tab() {
+      const page = await context.newPage();
+      return {
+        open: (url) => page.goto(url, { waitUntil: "load", timeout: PAGE_TIMEOUT_MS }),
+        run: (expression) => page.evaluate(expression),
+        screenshot: (path) => page.screenshot({ path, fullPage: true }),
+        close: () => page.close(),
+      };
+    },
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
   };
-  const backgroundOf = (element) => {
-    for (let up = element; up; up = up.parentElement) {
-      const colour = rgb(getComputedStyle(up).backgroundColor);
-      if (colour.length === 3 || (colour.length === 4 && colour[3] > 0)) return colour.slice(0, 3);
-    }
-    return [255, 255, 255];
-  };
-  const faint = new Set();
-  for (const element of document.body.querySelectorAll("*")) {
-    // MathJax errors are reported above; their own colours are MathJax's.
-    if (element.closest("mjx-assistive-mml, mjx-merror, script, style")) continue;
-    const ownText = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
-    if (!ownText || element.getClientRects().length === 0) continue;
-    const style = getComputedStyle(element);
-    const fg = luminance(rgb(style.color));
-    const bg = luminance(backgroundOf(element));
-    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-    const key = `${element.localName}.${element.className}`;
-    if (ratio < 4.5 && !faint.has(key)) {
-      faint.add(key);
-      problems.push(`text too faint to read (contrast ${ratio.toFixed(1)}:1, needs 4.5:1): ` +
-        `<${element.localName}${element.className ? ` class="${element.className}"` : ""}> ` +
-        snippet(element.textContent));
-    }
-  }
-  return problems;
 }
 
-async function settle(page) {
-  // The config object is replaced by MathJax itself once the script has run.
-  await page.waitForFunction(() => window.MathJax?.startup?.promise, null,
-    { timeout: PAGE_TIMEOUT_MS });
-  await page.evaluate(async () => {
-    await window.MathJax.startup.promise;
-    await document.fonts.ready;
-    await Promise.all([...document.images].map((image) => image.decode().catch(() => {})));
-  });
+// WebKitGTK's MiniBrowser over WebDriver, one driver and browser per worker (WebKitWebDriver
+// runs one session at a time). Full screen hides the window's header bar, whose buttons keep a
+// normal window wider than a phone; the window is then sized to the phone exactly.
+async function openWebKit() {
+  const services = [];
+  return {
+    async tab() {
+      const service = new remote.DriverService.Builder(manifest.driver).setLoopback(true).build();
+      services.push(service);
+      const driver = await new Builder()
+        .usingServer(await service.start())
+        .withCapabilities({
+          browserName: "MiniBrowser",
+          "webkitgtk:browserOptions": {
+            binary: manifest.browser,
+            args: ["--automation", "--full-screen"],
+          },
+        })
+        .build();
+      await driver.manage().setTimeouts({ pageLoad: PAGE_TIMEOUT_MS, script: PAGE_TIMEOUT_MS });
+      await driver.manage().window().setRect({ width: manifest.width, height: manifest.height });
+      return {
+        open: (url) => driver.get(url),
+        // Promises are awaited as in playwright: the callback is WebDriver's asynchronous result.
+        run: (expression) => driver.executeAsyncScript(
+          `const done = arguments[arguments.length - 1];
+           Promise.resolve(${expression}).then(
+             (value) => done({ value }), (error) => done({ error: String(error) }));`,
+        ).then((result) => {
+          if (result.error) throw new Error(result.error);
+          return result.value;
+        }),
+        async screenshot(path) {
+          // WebDriver screenshots stop at the window's edge (an element's too), so the window
+          // grows to the whole page for the shot and shrinks back to the phone's height after.
+          const window = driver.manage().window();
+          const height = await driver.executeScript("return document.documentElement.scrollHeight");
+          await window.setRect({ width: manifest.width, height: Math.max(height, manifest.height) });
+          // WebKit paints a moment after a change (the mode, the size): two frames later it is
+          // on screen; a shot taken sooner shows the previous state or nothing.
+          await driver.executeAsyncScript(`const done = arguments[arguments.length - 1];
+            requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));`);
+          writeFileSync(path, await driver.takeScreenshot(), "base64");
+          await window.setRect({ width: manifest.width, height: manifest.height });
+        },
+        close: () => driver.quit(),
+      };
+    },
+    async close() {
+      await Promise.all(services.map((service) => service.kill()));
+    },
+  };
 }
 
 async function check(page, entry) {
   const results = [];
   const shots = [];
   try {
-    await page.goto(entry.url, { waitUntil: "load", timeout: PAGE_TIMEOUT_MS });
-    await settle(page);
+    await page.open(entry.url);
+    await page.run(inPage(`settle(${PAGE_TIMEOUT_MS})`));
   } catch (error) {
-    results.push({ label: entry.label, mode: "day", problems: [`page did not render: ${error.message.split("\n")[0]}`] });
+    const problems = [`page did not render: ${error.message.split("\n")[0]}`];
+    for (const mode of ["day", "night"]) results.push({ label: entry.label, mode, problems });
     return { results, shots };
   }
   for (const mode of ["day", "night"]) {
     // Anki, AnkiDroid and AnkiMobile all mark night mode with this class on <body class="card">.
-    await page.evaluate((night) => document.body.classList.toggle("nightMode", night), mode === "night");
-    results.push({ label: entry.label, mode, problems: await page.evaluate(inspect) });
+    await page.run(`document.body.classList.toggle("nightMode", ${mode === "night"})`);
+    results.push({ label: entry.label, mode, problems: await page.run(inPage("inspect()")) });
     if (entry.shot && manifest.screenshots) {
       const path = join(manifest.screenshots, `${entry.shot}-${mode}.png`);
-      await page.screenshot({ path, fullPage: true });
+      await page.screenshot(path);
       shots.push(path);
     }
   }
   return { results, shots };
 }
 
-const profile = mkdtempSync(join(tmpdir(), "ml-anki-chromium-"));
-let context;
+const engine = await { chromium: openChromium, webkit: openWebKit }[manifest.engine]();
 try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: manifest.chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
-    // Device metrics, not a window: headless Chromium will not make a window this narrow.
-    viewport: { width: manifest.width, height: manifest.height },
-    deviceScaleFactor: manifest.scale ?? 1,
-    isMobile: true,
-    hasTouch: true,
-  });
   const queue = [...manifest.pages];
   const output = { pages: [], shots: [] };
   const worker = async () => {
-    const page = await context.newPage();
-    for (let entry = queue.shift(); entry; entry = queue.shift()) {
-      const { results, shots } = await check(page, entry);
-      output.pages.push(...results);
-      output.shots.push(...shots);
+    const page = await engine.tab();
+    try {
+      for (let entry = queue.shift(); entry; entry = queue.shift()) {
+        const { results, shots } = await check(page, entry);
+        output.pages.push(...results);
+        output.shots.push(...shots);
+      }
+    } finally {
+      await page.close();
     }
-    await page.close();
   };
   await Promise.all(Array.from({ length: manifest.workers ?? 2 }, worker));
   process.stdout.write(JSON.stringify(output));
 } finally {
-  await context?.close();
-  rmSync(profile, { recursive: true, force: true });
+  await engine.close();
 }

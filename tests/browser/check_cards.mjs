@@ -1,7 +1,8 @@
 // Renders card pages at phone size, day then night, in headless Chromium or in WebKit, and
 // reports what a learner would see go wrong: MathJax errors, TeX left as raw text, a page that
-// scrolls sideways, figures that do not load or do not fit, text too faint to read. The checks
-// themselves are tests/browser/page_checks.js, injected as they are into either engine.
+// scrolls sideways, figures that do not load or do not fit, text too faint to read, and styles
+// a touch screen gets wrong. The checks themselves are tests/browser/page_checks.js, injected as
+// they are into either engine.
 //
 //   node tests/browser/check_cards.mjs manifest.json  > results.json
 //

@@ -110,6 +110,47 @@ function inspect() {
         snippet(element.textContent));
     }
   }
+
+  // Phones. A property an engine does not know computes to undefined and is not judged there:
+  // -webkit-text-size-adjust exists only where text is auto-sized (iOS, Android).
+  const body = getComputedStyle(document.body);
+  const sizeAdjust = body.webkitTextSizeAdjust ?? body.textSizeAdjust;
+  if (sizeAdjust !== undefined && sizeAdjust !== "100%") {
+    problems.push(`text grows when the phone turns sideways (text-size-adjust: ${sizeAdjust}, ` +
+      "needs 100%)");
+  }
+  // A box that scrolls sideways keeps a swipe that reaches its end, or the page moves instead.
+  const loose = new Set();
+  for (const element of document.body.querySelectorAll("*")) {
+    const style = getComputedStyle(element);
+    if (!["auto", "scroll"].includes(style.overflowX)) continue;
+    if (element.closest("mjx-assistive-mml") || style.overscrollBehaviorX === undefined) continue;
+    const key = `${element.localName}.${element.className}`;
+    if (style.overscrollBehaviorX !== "contain" && !loose.has(key)) {
+      loose.add(key);
+      problems.push("a sideways-scrolling box passes swipes on to the page " +
+        `(overscroll-behavior-x: ${style.overscrollBehaviorX}): <${element.localName}` +
+        `${element.className ? ` class="${element.className}"` : ""}>`);
+    }
+  }
+  // Touch screens have no hover: a :hover style sticks after a tap, and what only hover shows
+  // is out of reach. It belongs inside @media (hover: hover). Only the card's styles are judged
+  // (Anki puts the note type's CSS in the card); MathJax's menus, in <head>, are its own.
+  const hovered = [];
+  const walk = (rules, pointer) => {
+    for (const rule of rules) {
+      if (rule.selectorText?.includes(":hover") && !pointer) hovered.push(rule.selectorText);
+      if (rule.cssRules) {
+        walk(rule.cssRules, pointer || /\(\s*hover\s*:\s*hover\s*\)/.test(rule.media?.mediaText));
+      }
+    }
+  };
+  for (const sheet of document.styleSheets) {
+    if (document.body.contains(sheet.ownerNode)) walk(sheet.cssRules, false);
+  }
+  for (const selector of hovered) {
+    problems.push(`style needs hover, which touch screens lack: ${JSON.stringify(selector)}` +
+      " (put it inside @media (hover: hover))");
+  }
   return problems;
 }
-

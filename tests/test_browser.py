@@ -383,16 +383,24 @@ def test_the_preview_typesets_and_its_toggles_work_in_a_browser(
 
 
 def test_every_card_of_every_note_type_typesets_on_a_phone_day_and_night(
-    browser: None, tmp_path: Path
+    browser: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The example deck: reverse cards both ways, each cloze number, math inside deletions."""
     from test_example_deck import build_example
 
+    # One card of each kind for a person to compare between engines.
+    shown = {("pwd", 1): "reverse, card 2", ("mode-bits", 0): "cloze with math, card 1"}
     learner = Learner(tmp_path / "learner" / "collection.anki2")
     try:
         learner.import_deck(build_example(tmp_path))
         pages = [
-            Page(f"#{note_id} card {card.ord + 1} {side}", anki_page(card_html))
+            Page(
+                f"#{note_id} card {card.ord + 1} {side}",
+                anki_page(card_html),
+                f"example-{note_id}-{card.ord + 1}-{side}"
+                if (note_id, card.ord) in shown
+                else None,
+            )
             for note_id, note in sorted(learner.notes().items())
             for card in note.cards()
             for side, card_html in (("front", card.question()), ("back", card.answer()))
@@ -401,5 +409,11 @@ def test_every_card_of_every_note_type_typesets_on_a_phone_day_and_night(
     finally:
         learner.close()
     assert len(pages) == 2 * 13
-    problems = failures(run_in_browser(pages, tmp_path / "pages"))
+    assert sum(page.shot is not None for page in pages) == 2 * len(shown)
+    shots = SCREENSHOTS / "example" / browser.name
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    problems = failures(run_in_browser(browser, pages, tmp_path / "pages", shots, scale=2))
+    with capsys.disabled():
+        print(f"\n{browser.name}: example cards ({', '.join(shown.values())}): {shots}")
     assert not problems, f"{len(problems)} problems on the cards:\n" + "\n".join(problems)

@@ -1,7 +1,9 @@
 """Nothing changes for learners of the released deck: v1.0.1's sources, built by this code.
 
 `tests/fixtures/v1.0.1/` holds v1.0.1's own cards, media, lock and the package built at its
-commit (637eee3), so this proof does not move while the cards in `cards/` are edited.
+commit (637eee3), so this proof does not move while the cards in `cards/` are edited. The note
+type's templates and CSS are v1.0.1's too, read from its package, as they are inputs like the
+cards: the last test proves that today's note type reaches those learners with a newer mod.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from learner import Learner
-from ml_anki import apkg
+from ml_anki import apkg, notetype
 from ml_anki.cli import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v1.0.1"
@@ -25,7 +27,8 @@ RELEASED_AT = 1_764_400_000
 
 
 @pytest.fixture
-def v1_0_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """v1.0.1's sources, with today's note type."""
     root = tmp_path / "v1.0.1"
     for name in ("cards", "media"):
         shutil.copytree(FIXTURE / name, root / name)
@@ -33,6 +36,15 @@ def v1_0_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         shutil.copy(FIXTURE / name, root / name)
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture
+def v1_0_1(sources: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """v1.0.1's sources with v1.0.1's note type (templates and CSS), as its package has it."""
+    (released,) = apkg.read(RELEASED).notetypes
+    look = notetype.NoteTypeLook(tuple((t.front, t.back) for t in released.templates), released.css)
+    monkeypatch.setattr(notetype, "look", lambda kind="qa": look)
+    return sources
 
 
 def build(root: Path) -> Path:
@@ -88,3 +100,22 @@ def test_importing_over_v1_0_1_updates_no_note_and_creates_none(
     assert rebuilt_type.fields == released_type.fields
     assert [f.id for f in rebuilt_type.fields] == list(range(920_001, 920_010))
     assert [(t.name, t.id) for t in rebuilt_type.templates] == [("Question → Answer", 930_001)]
+
+
+def test_learners_of_v1_0_1_get_todays_note_type_and_keep_their_cards(
+    sources: Path, learner: Learner
+) -> None:
+    """The note type changed after v1.0.1 (CSS for touch screens): its fingerprint gives it a
+    newer mod, so Anki's importer applies it, and only it."""
+    learner.import_deck(RELEASED)
+    card_ids = sorted(learner.col.db.list("select id from cards"))
+    (released,) = apkg.read(RELEASED).notetypes
+    assert notetype.look().css != released.css
+
+    log = learner.import_deck(build(sources))
+    assert (log.new, log.updated, log.conflicting) == ([], [], [])
+    model = learner.col.models.get(released.id)
+    assert model is not None
+    assert model["css"] == notetype.look().css
+    assert model["mod"] > released.mod
+    assert sorted(learner.col.db.list("select id from cards")) == card_ids

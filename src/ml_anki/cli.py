@@ -681,3 +681,134 @@ def watch(settings: Settings, cards: Path | None, port: int, mathjax_url: str | 
     except KeyboardInterrupt:
         pass
     click.echo("Stopped.")
+
+
+@main.command()
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8765",
+    show_default=True,
+    metavar="URL",
+    help="Where AnkiConnect listens (its webBindAddress and webBindPort).",
+)
+@click.option(
+    "--key",
+    metavar="KEY",
+    envvar="ANKICONNECT_KEY",
+    help="AnkiConnect's API key, when its config sets one (or ANKICONNECT_KEY).",
+)
+@click.option(
+    "--dry-run", is_flag=True,
+    help="Print what would be added, updated, left alone and refused; change nothing.",
+)  # fmt: skip
+@click.option(
+    "--force", "forced", multiple=True, metavar="ID",
+    help="Overwrite note ID in Anki even though it was edited there (after a conflict). "
+    "Repeatable.",
+)  # fmt: skip
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for Anki's answer to each request (importing a large deck takes "
+    "a while).",
+)
+@_speed_options
+@_verbosity_options(
+    quiet="Print only conflicts and errors.",
+    verbose="Also list the notes added, updated and left alone, with their Anki note ids.",
+)
+@click.pass_obj
+@_reports_source_errors
+def push(
+    settings: Settings,
+    url: str,
+    key: str | None,
+    dry_run: bool,
+    forced: tuple[str, ...],
+    timeout: float,
+) -> None:
+    """Put the current deck into a running Anki through AnkiConnect.
+
+    The deck goes in as the package a build writes, through Anki's own
+    importer, so GUIDs, note ids, the note type and mods end up as a
+    learner's import makes them: importing a release later updates these
+    notes, it never duplicates them. Notes are never deleted; a note removed
+    from the cards arrives retired, as in a release.
+
+    Never overwrites an edit made in Anki: a note edited there whose card
+    also changed is a conflict, left as it is in Anki and shown with what was
+    changed there (exit status 1, after everything else went in); --force ID
+    overwrites it. A note edited in Anki whose card did not change is left
+    alone. Needs Anki running with AnkiConnect (add-on code 2055492159).
+
+    \b
+    Example:
+      $ ml-anki push
+      ML 면접 질문 → http://127.0.0.1:8765: 0 added, 1 updated, 45 unchanged, 0 conflicts
+    """
+    from .ankiconnect import Client
+    from .push import push as run_push
+
+    config = _config(None, None)
+    client = Client(url.rstrip("/"), key, timeout)
+    try:
+        with _progress(settings) as progress:
+            result = run_push(
+                config, client, frozenset(i.lstrip("#") for i in forced), dry_run, progress
+            )
+    finally:
+        client.close()
+    conflicts = result.of("conflict")
+    added, updated = result.of("added"), result.of("updated", "forced")
+    if settings.verbosity >= 0:
+        verb = "would be " if dry_run else ""
+        click.echo(
+            f"{result.deck_name} → {result.url}"
+            + (" (dry run: nothing changed)" if dry_run else "")
+            + f": {click.style(str(len(added)), fg='green')} {verb}added, "
+            f"{click.style(str(len(updated)), fg='yellow')} {verb}updated, "
+            f"{len(result.of('unchanged'))} unchanged, "
+            f"{click.style(str(len(conflicts)), fg='red' if conflicts else None)} "
+            f"conflict{'s' if len(conflicts) != 1 else ''}"
+        )
+    if settings.verbosity > 0:
+        labels = {"added": "+", "updated": "~", "forced": "~", "unchanged": "="}
+        for outcome in result.outcomes:
+            if outcome.kind in labels:
+                anki = f" (Anki note {outcome.anki_id})" if outcome.anki_id else ""
+                forced_note = " forced over the edit made in Anki" if outcome.kind == "forced" else ""
+                click.echo(f"  {labels[outcome.kind]} #{outcome.note_id}{anki}{forced_note}")
+    if result.removed and settings.verbosity >= 0:
+        click.echo(
+            "No longer in the cards, left in Anki as they are (the next release retires them): "
+            + ", ".join(f"#{note_id}" for note_id in result.removed)
+        )
+    for outcome in result.of("kept"):
+        if settings.verbosity >= 0:
+            click.echo(
+                f"#{outcome.note_id} (Anki note {outcome.anki_id}) was edited in Anki and its "
+                "card did not change: left as it is in Anki"
+            )
+            if settings.verbosity > 0:
+                for line in outcome.edited_in_anki:
+                    click.echo(f"    {line}")
+    for outcome in conflicts:
+        against = "since the last push" if outcome.diff_base == "pushed" else "against the cards"
+        click.echo(
+            click.style(f"conflict #{outcome.note_id}", fg="red", bold=True)
+            + f" (Anki note {outcome.anki_id}): edited in Anki and changed in the cards; "
+            f"Anki's version was kept. Changed in Anki {against}:",
+            err=True,
+        )
+        for line in outcome.edited_in_anki:
+            click.echo(f"    {line}", err=True)
+        click.echo(
+            f"  Port the fix into the cards, or overwrite Anki's version: "
+            f"ml-anki push --force {outcome.note_id}",
+            err=True,
+        )
+    if conflicts:
+        sys.exit(1)

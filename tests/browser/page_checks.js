@@ -23,12 +23,29 @@ function inspect() {
   const root = document.documentElement;
   const screen = root.clientWidth;
 
+  // Anki's desktop reviewer loads MathJax only once a card has math, and its list of typeset
+  // formulas can still hold the previous card's.
+  const mathItems = [...(window.MathJax?.startup?.document?.math ?? [])]
+    .filter((item) => document.body.contains(item.typesetRoot));
   const source = new Map();
-  for (const item of window.MathJax.startup.document.math) source.set(item.typesetRoot, item.math);
+  for (const item of mathItems) source.set(item.typesetRoot, item.math);
   for (const error of document.querySelectorAll("mjx-merror")) {
     const tex = source.get(error.closest("mjx-container")) ?? "";
     problems.push(`MathJax error: ${error.getAttribute("data-mjx-error") ?? error.textContent}` +
       (tex ? ` in ${snippet(tex)}` : ""));
+  }
+
+  // Anki's own MathJax keeps `noundefined`: an unknown macro shows as its name in red text,
+  // not as an error. Its internal tree still says so.
+  for (const item of mathItems) {
+    item.root?.walkTree?.((node) => {
+      if (node.isKind("mtext") && node.attributes.get("mathcolor") === "red") {
+        const name = node.getText();
+        if (/^\\[A-Za-z]+$/.test(name)) {
+          problems.push(`MathJax error: Undefined control sequence ${name} in ${snippet(item.math)}`);
+        }
+      }
+    });
   }
 
   // MathJax skips code, so a delimiter there is code; anywhere else it is TeX nobody typeset.

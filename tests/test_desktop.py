@@ -36,6 +36,7 @@ from learner import Learner
 from ml_anki import build as build_mod
 from ml_anki import config as config_mod
 from test_browser import BROKEN_CARDS, _sample
+from test_example_deck import build_example
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "tests" / "desktop" / "run_anki.py"
@@ -48,6 +49,8 @@ HEIGHT = 844
 TIME_LIMIT_S = 180
 """Per theme. A run takes about 20 s; a hang (a dialog waiting offscreen) fails at this limit."""
 QUIT_LIMIT_S = 20
+DECK = "ML 면접 질문"
+EXAMPLE_DECK = "Linux commands"
 BROKEN_DECK = "ml-anki broken cards"
 
 
@@ -58,7 +61,7 @@ class Shown:
     card_id: int
     note: str
     card: str
-    """The card's template name."""
+    """The card's template name, or `cloze cN` for a cloze deletion."""
     deck: str
     side: str
     width: int
@@ -73,9 +76,19 @@ class Shown:
 @dataclass(frozen=True)
 class Review:
     theme: str
-    cards: list[int]
-    """Every card in the collection."""
+    decks: dict[int, str]
+    """Every card in the collection, and the name of its deck."""
     shown: list[Shown]
+
+    def check(self, deck: str) -> list[str]:
+        """The deck's problems; asserts that each side of each of its cards was checked once."""
+        shown = [s for s in self.shown if s.deck == deck]
+        cards = [card for card, name in self.decks.items() if name == deck]
+        assert sorted((s.card_id, s.side) for s in shown) == sorted(
+            (card, side) for card in cards for side in ("back", "front")
+        ), f"every card's question and answer in {deck!r} was shown once ({self.theme} theme)"
+        assert {s.width for s in shown} <= set(range(WIDTH - 20, WIDTH + 1)), "a phone's width"
+        return [f"{s} ({self.theme} theme): {p}" for s in shown for p in s.problems]
 
 
 def _missing_desktop() -> str | None:
@@ -183,7 +196,8 @@ def run_anki(theme: str, packages: list[Path], shots: list[str], where: Path) ->
     assert report["error"] is None, (
         f"the reviewer check failed in Anki ({theme}):\n{report['error']}"
     )
-    return Review(theme, report["cards"], [Shown(**shown) for shown in report["results"]])
+    decks = {int(card): deck for card, deck in report["cards"].items()}
+    return Review(theme, decks, [Shown(**shown) for shown in report["results"]])
 
 
 def _tail(log: Path) -> str:
@@ -199,6 +213,7 @@ def reviews(desktop: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     if (ROOT / "ml-anki.lock").exists():
         lock.write_bytes((ROOT / "ml-anki.lock").read_bytes())
     config = dataclasses.replace(config_mod.load(ROOT), out_dir=where / "dist", lock_path=lock)
+    assert config.deck_name == DECK
     deck = build_mod.build(config).path
     learner = Learner(where / "learner" / "collection.anki2")
     try:
@@ -206,10 +221,12 @@ def reviews(desktop: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         fields = {i: dict(n.items()) for i, n in learner.notes().items()}
     finally:
         learner.close()
+    # The Chromium test's sample, for comparison, and a reverse and a cloze card's other side.
     shots = [f"{note_id}-1-{side}" for note_id in _sample(fields) for side in ("front", "back")]
+    shots += ["pwd-2-back", "chmod-octal-2-back"]
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
-    packages = [deck, _broken_deck(where)]
+    packages = [deck, build_example(where), _broken_deck(where)]
     yield [run_anki(theme, packages, shots, where / theme) for theme in THEMES]
 
 
@@ -218,19 +235,24 @@ def test_every_card_of_the_real_deck_in_ankis_own_reviewer_default_and_dark_them
 ) -> None:
     problems = []
     for review in reviews:
-        shown = [s for s in review.shown if s.deck != BROKEN_DECK]
-        broken = {s.card_id for s in review.shown if s.deck == BROKEN_DECK}
-        deck_cards = set(review.cards) - broken
-        assert len(deck_cards) > 40
-        assert sorted((s.card_id, s.side) for s in shown) == sorted(
-            (card, side) for card in deck_cards for side in ("back", "front")
-        ), f"every card's question and answer was shown once ({review.theme} theme)"
-        assert {s.width for s in shown} <= set(range(WIDTH - 20, WIDTH + 1)), "a phone's width"
-        problems += [f"{s} ({review.theme} theme): {p}" for s in shown for p in s.problems]
-        shots = sorted(s.shot for s in shown if s.shot)
-        assert shots and all((SCREENSHOTS / shot).is_file() for shot in shots)
+        problems += review.check(DECK)
+        shots = sorted(s.shot for s in review.shown if s.shot)
+        assert len(shots) >= 8 and all((SCREENSHOTS / shot).is_file() for shot in shots)
+    assert len([c for c in reviews[0].decks.values() if c == DECK]) > 40
     with capsys.disabled():
         print(f"\nscreenshots from Anki's reviewer, default and dark theme: {SCREENSHOTS}")
+    assert not problems, f"{len(problems)} problems in Anki's reviewer:\n" + "\n".join(problems)
+
+
+def test_every_card_of_every_note_type_in_ankis_own_reviewer(reviews: list[Review]) -> None:
+    """The example deck: reverse cards both ways, each cloze number, math inside deletions."""
+    problems = []
+    for review in reviews:
+        problems += review.check(EXAMPLE_DECK)
+        cards = {(s.note, s.card) for s in review.shown if s.deck == EXAMPLE_DECK}
+        assert len(cards) == 13
+        assert {("chmod-octal", "cloze c3"), ("pwd", "Back → Front")} <= cards
+        assert (SCREENSHOTS / f"chmod-octal-2-back-{review.theme}.png").is_file()
     assert not problems, f"{len(problems)} problems in Anki's reviewer:\n" + "\n".join(problems)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from anki.cards import Card
 from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+from anki.consts import MODEL_CLOZE
 from anki.decks import DeckId
 from anki.decks_pb2 import Deck
 from aqt import gui_hooks, mw
@@ -165,7 +166,10 @@ class Session:
         result = {
             "card_id": card.id,
             "note": note_id,
-            "card": card.template()["name"],
+            # A cloze note type has one template for all its cards: name the deletion.
+            "card": f"cloze c{card.ord + 1}"
+            if card.note_type()["type"] == MODEL_CLOZE
+            else card.template()["name"],
             # The deck the card lives in, not the filtered deck that borrows it.
             "deck": mw.col.decks.name(card.odid or card.did),
             "side": side,
@@ -208,7 +212,11 @@ class Session:
         self.done = True
         self.watchdog.stop()
         log("finished" if error is None else f"failed: {error}")
-        report = {"error": error, "cards": sorted(mw.col.find_cards("")), "results": self.results}
+        cards = {}
+        for card_id in mw.col.find_cards(""):
+            card = mw.col.get_card(card_id)
+            cards[card_id] = mw.col.decks.name(card.odid or card.did)
+        report = {"error": error, "cards": cards, "results": self.results}
         Path(JOB["results"]).write_text(json.dumps(report), encoding="utf-8")
         mw.unloadProfileAndExit()
 

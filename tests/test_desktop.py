@@ -6,7 +6,7 @@ configuration (which shows a TeX mistake as raw source), its own dark theme, and
 the answer. Anki (the `aqt` package, the same version as `anki`, with its Qt WebEngine) runs
 offscreen on a throwaway base folder, once in the default theme and once in the dark theme, and
 an add-on (tests/desktop/ml_anki_reviewer_check) studies every card and reads each side with the
-checks the browser test runs (tests/browser/inspect_page.js). Screenshots of a sample of cards
+checks the browser test runs (tests/browser/page_checks.js). Screenshots of a sample of cards
 land in test-artifacts/desktop/.
 
 Needs `pip install -e '.[desktop]'`; without it the test is skipped, unless
@@ -40,7 +40,7 @@ from test_example_deck import build_example
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "tests" / "desktop" / "run_anki.py"
-INSPECT_JS = ROOT / "tests" / "browser" / "inspect_page.js"
+INSPECT_JS = ROOT / "tests" / "browser" / "page_checks.js"
 SCREENSHOTS = ROOT / "test-artifacts" / "desktop"
 THEMES = ("light", "dark")
 WIDTH = 400
@@ -118,6 +118,8 @@ def _broken_deck(where: Path) -> Path:
         "ml-anki broken card",
         fields=[{"name": "Label"}, {"name": "Card"}],
         templates=[{"name": "Card 1", "qfmt": "{{Card}}", "afmt": "{{FrontSide}}"}],
+        # As the deck's note type has it: only the card that undoes it should be reported.
+        css=".card { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }",
     )
     deck = genanki.Deck(1764374400902, BROKEN_DECK)
     for number, (label, card) in enumerate(BROKEN_CARDS.items()):
@@ -270,6 +272,21 @@ def test_the_reviewer_check_reports_each_kind_of_broken_card(reviews: list[Revie
             "image wide.svg is 1000 px wide on a 400 px screen",
         ],
         "faint text": ['text too faint to read (contrast 1.8:1, needs 4.5:1): <p> "흐린 글씨"'],
+        "text that grows sideways": [
+            "text grows when the phone turns sideways (text-size-adjust: auto, needs 100%)"
+        ],
+        "hover only": [
+            (
+                'style needs hover, which touch screens lack: ".card a:hover" '
+                "(put it inside @media (hover: hover))"
+            )
+        ],
+        "swipe runs on": [
+            (
+                "a sideways-scrolling box passes swipes on to the page "
+                "(overscroll-behavior-x: auto): <div>"
+            )
+        ],
         "fine": [],
     }
     found = {

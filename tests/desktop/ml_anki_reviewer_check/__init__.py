@@ -4,7 +4,7 @@ tests/desktop/run_anki.py copies it into a throwaway base folder, next to a `job
 what to import, which theme to use and where results go. When the profile opens, it imports the
 packages, gathers every card into one filtered deck and studies it in the real reviewer: the
 question, then the answer, each checked by the same `inspect()` as the Chromium test
-(tests/browser/inspect_page.js) once the reviewer has typeset it, and screenshot when the job
+(tests/browser/page_checks.js) once the reviewer has typeset it, and screenshot when the job
 asks; then the card is answered Easy so that it does not come back. The results go to
 `job["results"]` as JSON and Anki quits. A failure of the add-on itself is written there too (as
 `error`): an exception would open Anki's error dialog, offscreen, and wait for nobody.

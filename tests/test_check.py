@@ -21,7 +21,7 @@ def test_every_problem_of_every_file_is_reported_in_one_run(project: Project) ->
     project.write(
         "cards/02-more.md",
         "# More\n\n- [Q](#5)\n- [Sigmoid?](#6)\n\n## #5\n\n### Q\n\n"
-        "So $\\sigma(x = \\frac{1}{1+e^{-x}$ and it costs $5.\n\n"
+        "So $\\sigma(x = \\frac{1}{1+e^{-x}$ and it costs $x.\n\n"
         "![x](../../secret.svg)\n\n## #6\n\n### Sigmoid\n\nA <b onclick='x()'>bold</b> answer.\n",
     )
     (project.root / "cards" / "03-latin1.md").write_bytes("## #7\n\n### Café\n".encode("latin-1"))

@@ -57,7 +57,37 @@ UNKNOWN = "MathJax in Anki would show the formula's source instead"
             "before and after it), or the card shows raw '$$'",
             id="display-math-glued-to-a-list-item",
         ),
-        pytest.param("It costs $5 a month.", f"5:10: error: {OPEN_DOLLAR}", id="dollar-left-open"),
+        pytest.param("It costs $x a month.", f"5:10: error: {OPEN_DOLLAR}", id="dollar-left-open"),
+        pytest.param(
+            "1. a\n2. item\n\n   $$\n   x^2\n   $$",
+            "8:1: error: this display math is indented 3 spaces after a list item, so it leaves "
+            "the list and the card shows raw '$$': list content is indented 4 spaces here; indent "
+            "it by 4 to keep it in the item (or by 0 to end the list)",
+            id="display-math-indented-3-under-a-list-item",
+        ),
+        pytest.param(
+            "2. item\n\n   more text",
+            "7:1: warning: this paragraph is indented 3 spaces after a list item, so it leaves the "
+            "list: list content is indented 4 spaces here; indent it by 4 to keep it in the item "
+            "(or by 0 to end the list)",
+            id="paragraph-indented-3-under-a-list-item",
+        ),
+        pytest.param(
+            "$x^$",
+            "5:3: error: '^' has no superscript after it; write e.g. x^{2}, or remove the '^'",
+            id="stray-superscript",
+        ),
+        pytest.param(
+            "$\\sqrt$",
+            "5:2: error: \\sqrt is missing its argument: write \\sqrt{…}",
+            id="missing-argument",
+        ),
+        pytest.param(
+            "$a \\over b \\over c$",
+            "5:12: error: a second \\over in the same group is ambiguous (MathJax refuses it); put "
+            "braces around one fraction, e.g. {a \\over b} \\over c, or write \\frac{…}{…}",
+            id="double-over",
+        ),
         pytest.param(
             "the set $ A $ is",
             "5:9: error: '$…$' is not math because of the space after the opening '$'; write $x$ "
@@ -283,6 +313,16 @@ def test_a_very_long_answer_is_a_warning_at_its_first_line() -> None:
     assert problems("word " * (lint.LONG_ANSWER // 5 - 2)) == []
 
 
+def test_prices_are_not_math_and_reach_the_card_as_written() -> None:
+    """A dollar followed by a digit never closes math (Pandoc's rule); arithmatex agrees."""
+    from ml_anki.render import Renderer
+
+    for text in ("가격은 $5와 $10 사이", "It costs $5 a month.", "$3 or $4, and $x$ is math"):
+        assert problems(text) == []
+    html, _ = Renderer(Path("media"), "t").markdown("가격은 $5와 $10 사이", CARD, 1)
+    assert html == "<p>가격은 $5와 $10 사이</p>"
+
+
 def test_the_tex_vocabulary_is_mathjax_base_ams_and_boldsymbol() -> None:
     vocabulary = lint.tex_vocabulary()
     assert {"frac", "lvert", "operatorname", "boldsymbol", "mathbb", "text", ",", "\\"} <= (
@@ -351,6 +391,106 @@ def real_deck_formulas() -> list[str]:
     return formulas
 
 
+def generated_formulas() -> list[str]:
+    """Formulas built to sit on both sides of MathJax's rules: every command that requires
+    arguments with one missing and with all of them, scripts on many bases (stray, doubled,
+    primes), generalized fractions in pairs, environments known and unknown, and unbalanced
+    delimiters."""
+    vocabulary = lint.tex_vocabulary()
+    formulas = []
+    for name, spec in sorted(vocabulary.arguments.items()):
+        count = spec.count("{}")
+        formulas += [
+            f"\\{name}" + "{a}" * (count - 1),
+            f"x + {{\\{name}" + "{a}" * (count - 1) + "}",
+        ]
+        if name in {
+            "frac",
+            "sqrt",
+            "binom",
+            "overset",
+            "underset",
+            "hat",
+            "vec",
+            "mathbb",
+            "text",
+            "operatorname",
+            "boldsymbol",
+            "tfrac",
+            "dfrac",
+            "overline",
+            "stackrel",
+        }:
+            formulas.append(f"\\{name}" + "{a}" * count)
+    formulas += [
+        "\\sqrt[3]",
+        "\\sqrt[3]{x}",
+        "\\sqrt[3",
+        "\\frac ab",
+        "\\frac a",
+        "\\frac\\alpha\\beta",
+    ]
+    for base in ("x", "\\alpha", "{a}", "\\sum", "f'", "\\left( x \\right)", "\\frac{a}{b}"):
+        formulas += [
+            f"{base}^",
+            f"{base}_",
+            f"{{{base}^}}",
+            f"{base}^^2",
+            f"{base}^2^3",
+            f"{base}_1_2",
+            f"{base}^2'",
+            f"{base}^{{2}}_1^3",
+            f"{base}^'",
+            f"{base}^2_1",
+            f"{base}_1^2",
+            f"{base}'^2",
+            f"{base}^{{}}",
+            f"{base}^\\sqrt",
+            f"{base}^ \\alpha",
+            f"\\begin{{aligned}} {base}^ & b \\end{{aligned}}",
+            f"\\begin{{aligned}} {base}^2 & b^2 \\\\ {base}_1 & c_1 \\end{{aligned}}",
+        ]
+    fractions = ("over", "atop", "choose", "above 1pt")
+    for first in fractions:
+        for second in fractions:
+            formulas += [
+                f"a \\{first} b \\{second} c",
+                f"{{a \\{first} b}} \\{second} c",
+                f"\\left( a \\{first} b \\{second} c \\right)",
+                f"\\begin{{aligned}} a \\{first} b & c \\{second} d \\end{{aligned}}",
+            ]
+    for environment in ("aligned", "cases", "pmatrix", "foo", "align", "equation", "eqnarray"):
+        formulas += [
+            f"\\begin{{{environment}}} a & b \\end{{{environment}}}",
+            f"\\begin{{{environment}}} a",
+            f"a \\end{{{environment}}}",
+        ]
+    formulas += [
+        "\\left( x",
+        "x \\right)",
+        "\\left( x \\right]",
+        "{a",
+        "a}",
+        "{a}}",
+        "{{a}",
+        "\\left( \\begin{matrix} a \\right) \\end{matrix}",
+        "\\left",
+        "\\middle| x",
+        "\\left( a \\middle| b \\right)",
+        "\\frac{a}&",
+        "\\text",
+        "\\hat",
+        "\\limits",
+        "\\sum\\limits_i^n",
+        "x^\\\\",
+        "\\frac{a}\\\\b",
+        "{}^{14}C",
+        "^2",
+        "x''^2_3",
+    ]
+    return formulas
+
+
 @pytest.mark.skipif(
     shutil.which("node") is None or not (ROOT / "node_modules" / "mathjax").is_dir(),
     reason="needs node and the MathJax package.json pins (npm ci)",
@@ -368,7 +508,7 @@ def test_tex_errors_agree_with_mathjax_itself() -> None:
     ]  # fmt: skip
     formulas = real_deck_formulas()
     assert len(formulas) > 200
-    formulas += tricky
+    formulas += tricky + generated_formulas()
     mathjax = subprocess.run(
         ["node", "-e", MATHJAX_ERRORS],
         input=json.dumps(formulas),
@@ -383,4 +523,6 @@ def test_tex_errors_agree_with_mathjax_itself() -> None:
         for tex, error in zip(formulas, verdicts, strict=True)
         if (error is None) != (not (found := problems(f"$$\n{tex.strip()}\n$$")))
     ]
-    assert disagreements == []
+    assert "\n".join(map(repr, disagreements)) == ""
+    rejected = sum(error is not None for error in verdicts)
+    assert rejected > 250, f"the corpus must hold many broken formulas, not {rejected}"

@@ -17,8 +17,8 @@ import difflib
 import functools
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -93,19 +93,25 @@ class TexVocabulary:
     commands: frozenset[str]
     """Command names without the backslash: `frac`, `lvert`, `,`."""
     environments: frozenset[str]
+    arguments: Mapping[str, str]
+    """The arguments a command requires, as MathJax reads them: `{}` each, `[]` first when it
+    takes an optional one (`sqrt`: `[]{}`); commands without required arguments are absent."""
 
 
 @functools.cache
 def tex_vocabulary() -> TexVocabulary:
     """The commands and environments of MathJax's base, ams and boldsymbol packages."""
     text = resources.files(__package__).joinpath("tex_commands.txt").read_text(encoding="utf-8")
-    commands, environments = set(), set()
+    commands, environments, arguments = set(), set(), {}
     for line in text.split("\n"):
         if line.startswith("\\begin{") and line.endswith("}"):
             environments.add(line[len("\\begin{") : -1])
         elif line.startswith("\\"):
-            commands.add(line[1:])
-    return TexVocabulary(frozenset(commands), frozenset(environments))
+            name, _, spec = line[1:].partition(" ")
+            commands.add(name)
+            if spec:
+                arguments[name] = spec
+    return TexVocabulary(frozenset(commands), frozenset(environments), arguments)
 
 
 # --- Where text came from --------------------------------------------------------------------
@@ -126,7 +132,7 @@ class _Line:
         return self.cut(len(self.text) - len(self.text.lstrip()))
 
 
-_SegmentKind = Literal["text", "table-row", "html"]
+_SegmentKind = Literal["text", "table-row", "html", "misindented"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +220,10 @@ def _segments(lines: list[_Line]) -> Iterator[_Segment]:
         i = end
         if indent >= 4:
             block = [_dedent(line, 4) for line in block]  # a list item's later paragraph
+        elif in_list and indent and not _LIST_ITEM.match(text):
+            # GitHub and editors show it inside the item above; Python-Markdown ends the list.
+            yield _Segment("misindented", (block[0],))
+            block = [_dedent(line, indent) for line in block]
         elif _LIST_ITEM.match(text):
             in_list = True
         elif indent == 0:
@@ -311,6 +321,17 @@ def _code_and_comments(text: str) -> Iterator[tuple[int, int]]:
 def _segment_problems(segment: _Segment, path: Path) -> list[Problem]:
     text = segment.text
     at: Callable[[int], SourceSpan] = functools.partial(segment.where, path)
+    if segment.kind == "misindented":
+        is_display = text.lstrip().startswith(("$$", "\\["))
+        indent = _indent(text)
+        message = (
+            f"this {'display math' if is_display else 'paragraph'} is indented {indent} "
+            f"space{'s' if indent != 1 else ''} after a list item, so it leaves the list"
+            + (" and the card shows raw '$$'" if is_display else "")
+            + ": list content is indented 4 spaces here; indent it by 4 to keep it in the item "
+            "(or by 0 to end the list)"
+        )
+        return [Problem(at(0), "error" if is_display else "warning", message)]
     if segment.kind == "html":
         comments = (match.span() for match in _HTML_COMMENT.finditer(text))
         return _html_problems(_mask(text, comments), at)
@@ -393,7 +414,9 @@ def _stray_dollars(
     """Dollars the math patterns did not take reach the card as text: say why, and the fix."""
     delimiters = {m.delimiters[0] for m in maths} | {m.delimiters[1] - 1 for m in maths}
     dollars = _unescaped_dollars(_mask(masked, ((m.start, m.start + len(m.tex)) for m in maths)))
-    stray = set(dollars) - delimiters
+    # A dollar followed by a digit is a price: by the rule Pandoc and most Markdown math
+    # extensions follow it never closes math, and arithmatex leaves `$5와 $10` as text too.
+    stray = {n for n in set(dollars) - delimiters if not masked[n + 1 : n + 2].isdigit()}
     if not stray:
         return []
     # Two adjacent dollars with at least one stray: display math written inside a paragraph
@@ -449,8 +472,51 @@ def _stray_dollars(
 # --- TeX -------------------------------------------------------------------------------------
 
 _COMMAND_NAME = re.compile(r"[A-Za-z]+")
+_FRACTIONS = frozenset(
+    {"over", "atop", "above", "choose", "brace", "brack", "overwithdelims", "atopwithdelims",
+     "abovewithdelims"}
+)  # fmt: skip
+"""Generalized fractions: TeX allows one per group."""
+_NOT_ATOMS = frozenset({"limits", "nolimits", "displaylimits"})
+_MOVABLE_LIMITS = frozenset(
+    {"sum", "prod", "coprod", "bigcup", "bigcap", "bigvee", "bigwedge", "bigoplus", "bigotimes",
+     "bigodot", "biguplus", "bigsqcup", "lim", "limsup", "liminf", "max", "min", "sup", "inf",
+     "det", "gcd", "Pr"}
+)  # fmt: skip
+"""Operators whose scripts MathJax places above and below in display math."""
+_ONE_COLUMN = frozenset({"equation", "equation*", "multline", "multline*"})
+"""Environments without columns: `&` in them is an error."""
+"""Commands that modify the operator before them instead of starting something new."""
+
+
+def _skip_spaces(tex: str, position: int) -> int:
+    while position < len(tex) and tex[position] in " \t\n":
+        position += 1
+    return position
+
+
 _ENVIRONMENT_ARGUMENT = re.compile(r"[ \t\n]*\{([^{}]*)\}")
 _NEVER_CLOSED = "unbalanced '{' in math: it is never closed; add the matching '}'"
+
+
+@dataclass(slots=True)
+class _Scope:
+    """What a group of a formula has seen so far: its fractions and the current base's scripts.
+
+    MathJax refuses a second `\\over` in one group and a second superscript (or subscript) on
+    one base, and needs something after every `^` and `_`."""
+
+    overs: int = 0
+    """`\\over`, `\\atop`, `\\choose`… in this group (or cell of an environment)."""
+    scripts: list[str] = field(default_factory=list)
+    """`^`, `_` and `'` already attached to the current base, in order."""
+    base: str = ""
+    """The current base's command name when it is one (`sum`), else empty."""
+    pending: tuple[str, int] | None = None
+    """A `^` or `_` (and its offset) still waiting for its argument."""
+
+    def reset(self) -> None:
+        self.overs, self.scripts, self.pending, self.base = 0, [], None, ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,6 +526,7 @@ class _Open:
     kind: Literal["{", "begin", "left"]
     offset: int
     environment: str = ""
+    scope: _Scope = field(default_factory=_Scope, compare=False)
 
     def __str__(self) -> str:
         if self.kind == "begin":
@@ -476,6 +543,107 @@ class _TexChecker:
         self.vocabulary = tex_vocabulary()
         self.opened: list[_Open] = []
         self.problems: list[Problem] = []
+        self.outermost = _Scope()
+
+    @property
+    def scope(self) -> _Scope:
+        return self.opened[-1].scope if self.opened else self.outermost
+
+    def atom(self, command: str = "") -> None:
+        """Something that can carry scripts starts (or is the argument a `^`/`_` waits for)."""
+        scope = self.scope
+        if scope.pending is not None:
+            scope.pending = None
+        else:
+            scope.scripts, scope.base = [], command
+
+    def closed(self, item: _Open) -> None:
+        self.missing_script(item.scope)
+
+    def missing_script(self, scope: _Scope) -> None:
+        if scope.pending is not None:
+            char, offset = scope.pending
+            scope.pending = None
+            example = "x^{2}" if char == "^" else "x_{i}"
+            what = "superscript" if char == "^" else "subscript"
+            self.error(offset, f"'{char}' has no {what} after it; write e.g. {example}, or remove "
+                       f"the '{char}'")  # fmt: skip
+
+    def script(self, offset: int, char: str) -> None:
+        scope = self.scope
+        self.missing_script(scope)
+        scripts = scope.scripts
+        # Primes are a superscript that merges with one directly after them (x'^2, x''), not
+        # with one before them; operators with movable limits stack them apart.
+        after_prime = bool(scripts) and scripts[-1] == "'"
+        if char == "'":
+            if (
+                not after_prime
+                and ("^" in scripts or "'" in scripts)
+                and scope.base not in _MOVABLE_LIMITS
+            ):
+                self.error(offset, "a prime after a superscript makes a double superscript; "
+                           "write x'^{2}, not x^{2}'")  # fmt: skip
+            scripts.append(char)
+            return
+        if char in scripts or (char == "^" and "'" in scripts and not after_prime):
+            self.error(
+                offset,
+                "double superscript: put braces around one, e.g. x^{a^b} or {x^a}^b"
+                if char == "^"
+                else "double subscript: put braces around one, e.g. x_{a_b} or {x_a}_b",
+            )
+        scripts.append(char)
+        scope.pending = (char, offset)
+
+    def cell_ends(self) -> None:
+        """`&` or `\\\\`: a new cell, with its own fractions and bases."""
+        self.missing_script(self.scope)
+        self.scope.reset()
+
+    def arguments(self, start: int, name: str, end: int) -> None:
+        """A command that requires arguments must have them (`\\frac{a}` shows an error)."""
+        spec = self.vocabulary.arguments.get(name)
+        if not spec:
+            return
+        tex, position = self.tex, end
+        wanted = spec.count("{}")
+        if spec.startswith("[]"):
+            position = _skip_spaces(tex, position)
+            if position < len(tex) and tex[position] == "[":
+                close = tex.find("]", position)
+                if close < 0:
+                    self.error(start, f"the optional argument of \\{name} is never closed; add ']'")
+                    return
+                position = close + 1
+        for _ in range(wanted):
+            position = _skip_spaces(tex, position)
+            if position >= len(tex) or (tex[position] in "}&" and not spec.endswith("*")):
+                missing = "its argument" if wanted == 1 else "an argument"
+                self.error(start, f"\\{name} is missing {missing}: write \\{name}" + "{…}" * wanted)
+                return
+            if tex[position] == "{":
+                group_end = _text_argument_end(tex, position)
+                if not group_end:
+                    return  # never closed: reported as an unbalanced '{'
+                position = group_end
+            elif tex[position] == "\\":
+                letters = _COMMAND_NAME.match(tex, position + 1)
+                position += 1 + (len(letters.group()) if letters else 1)
+            else:
+                position += 1
+
+    def fraction(self, start: int, name: str) -> None:
+        scope = self.scope
+        self.missing_script(scope)
+        scope.overs += 1
+        scope.scripts, scope.base = [], ""
+        if scope.overs > 1:
+            self.error(
+                start,
+                f"a second \\{name} in the same group is ambiguous (MathJax refuses it); put "
+                "braces around one fraction, e.g. {a \\over b} \\over c, or write \\frac{…}{…}",
+            )
 
     def error(self, offset: int, message: str) -> None:
         self.problems.append(Problem(self.at(offset), "error", message))
@@ -491,9 +659,14 @@ class _TexChecker:
                 i = self.command(i)
                 continue
             if char == "{":
+                self.atom()
                 self.opened.append(_Open("{", i))
             elif char == "}":
                 self.close_brace(i)
+            elif char in "^_'":
+                self.script(i, char)
+            elif char in " \t\n":
+                pass
             elif char == "%":
                 self.error(
                     i,
@@ -505,13 +678,27 @@ class _TexChecker:
                 continue
             elif char == "#":
                 self.error(i, "'#' is not allowed in TeX math; write \\# for a number sign")
-            elif char == "&" and not any(o.kind == "begin" for o in self.opened):
-                self.error(
-                    i,
-                    "'&' only separates columns inside an environment such as aligned, "
-                    "cases or matrix; write \\& for an ampersand",
+            elif char == "&":
+                environment = next(
+                    (o.environment for o in reversed(self.opened) if o.kind == "begin"), None
                 )
+                if environment in _ONE_COLUMN:
+                    self.error(
+                        i,
+                        f"'&' separates columns, and {environment} has none; use aligned "
+                        "inside it, or write \\& for an ampersand",
+                    )
+                elif environment is None:
+                    self.error(
+                        i,
+                        "'&' only separates columns inside an environment such as aligned, "
+                        "cases or matrix; write \\& for an ampersand",
+                    )
+                self.cell_ends()
+            else:
+                self.atom()
             i += 1
+        self.missing_script(self.outermost)
         for item in self.opened:
             if item.kind == "{":
                 self.error(item.offset, _NEVER_CLOSED)
@@ -532,6 +719,16 @@ class _TexChecker:
         end = start + 1 + len(name)
         if name in ("begin", "end"):
             return self.environment(start, name, end)
+        if name == "\\":
+            self.cell_ends()
+        elif name in _FRACTIONS:
+            self.fraction(start, name)
+        elif name in _NOT_ATOMS:
+            if not self.scope.base:
+                self.error(start, f"\\{name} only follows an operator such as \\sum or \\lim")
+        elif name not in ("right", "middle"):
+            self.atom(name)
+        self.arguments(start, name, end)
         if name not in self.vocabulary.commands and name not in _CONTROL_SPACES:
             hint = _LATEX_ONLY.get(name)
             self.error(
@@ -568,6 +765,7 @@ class _TexChecker:
                     f"unknown TeX environment '{environment}'"
                     + _suggestion(environment, self.vocabulary.environments, ""),
                 )
+            self.atom()
             opened.append(_Open("begin", start, environment))
         elif opened and opened[-1].kind == "begin":
             if opened[-1].environment != environment:
@@ -576,7 +774,7 @@ class _TexChecker:
                     f"\\end{{{environment}}} does not match {opened[-1]} at "
                     f"{self.where(opened[-1])}; close environments in reverse order",
                 )
-            opened.pop()
+            self.closed(opened.pop())
         elif any(o.kind == "begin" and o.environment == environment for o in opened):
             self.error(
                 start,
@@ -606,11 +804,11 @@ class _TexChecker:
                     unclosed.offset,
                     f"{unclosed} is not closed before the \\right at {self.at(start)}",
                 )
-            self.opened.pop()
+            self.closed(self.opened.pop())
 
     def close_brace(self, offset: int) -> None:
         if self.opened and self.opened[-1].kind == "{":
-            self.opened.pop()
+            self.closed(self.opened.pop())
         elif self.opened:
             self.error(
                 offset,

@@ -6,8 +6,9 @@ MathJax 3 with Anki's configuration (minus the extensions that hide errors). Two
 at a phone's size (390 px) by way of tests/browser/check_cards.mjs, which injects the same checks
 (tests/browser/page_checks.js) into both: headless Chromium (Anki desktop's Qt WebEngine and
 AnkiDroid's WebView are Chromium) and WebKitGTK's MiniBrowser over WebDriver under a virtual X
-display (AnkiMobile's WKWebView is WebKit). Screenshots of a sample of cards land in
-test-artifacts/screenshots/<engine>/ for a person to look at.
+display (AnkiMobile's WKWebView is WebKit). The example deck's reverse and cloze cards get the
+same checks. Screenshots of a sample of cards land in test-artifacts/screenshots/<engine>/ (the
+example's in test-artifacts/screenshots/example/<engine>/) for a person to look at.
 
 Needs `npm ci` (MathJax, playwright-core, selenium-webdriver) and Debian's `chromium`, and for
 WebKit `webkit2gtk-driver`, `xvfb` and `xauth`; an engine whose packages are missing is skipped,
@@ -154,7 +155,9 @@ def _command(engine: Engine, manifest: Path, scale: int) -> tuple[list[str], dic
         # A GTK window's device pixel ratio is the display's scale; Xvfb's is 1 unless told.
         "GDK_SCALE": str(scale),
     }
-    return ["xvfb-run", "-a", "-s", f"-screen 0 {screen}", *command], env
+    # Xvfb's own complaints go with the checker's, to be shown if the run fails.
+    xvfb = ["xvfb-run", "-a", "-e", "/dev/stderr", "-s", f"-screen 0 {screen}"]
+    return [*xvfb, *command], env
 
 
 def run_in_browser(

@@ -33,3 +33,17 @@ def test_the_deck_value_describes_everything_that_ships(project: Project) -> Non
     assert relu.note_id == 1_800_000_000_000 and relu.mod == 1_800_000_000
     (media,) = deck.media
     assert media.name.startswith("relu-") and media.source == project.root / "media/relu.svg"
+
+
+def test_the_guid_rule_is_genankis_which_every_released_note_has() -> None:
+    import genanki
+
+    from ml_anki.deck import guid
+
+    for namespace, note_id in [
+        ("ml-interview", "12-1"),
+        ("sample", "1"),
+        ("ns", "한국어"),
+        ("", ""),
+    ]:
+        assert guid(namespace, note_id) == genanki.guid_for(namespace, note_id)

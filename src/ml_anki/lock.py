@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -362,6 +363,7 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
+@cache  # sorted by several times per build, for thousands of ids
 def natural_key(note_id: str) -> tuple[tuple[int, int | str], ...]:
     """`2` < `12` < `12-1` < `12-2`: the order of the study guide."""
     return tuple(

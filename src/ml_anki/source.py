@@ -453,9 +453,12 @@ def _duplicate_ids(files: list[SourceFile], locked: Mapping[str, str]) -> list[P
     cannot have it yet), else the later one in file order; the older one keeps the id."""
     notes = [n for f in files for n in f.notes]
     kept = keepers(notes, locked)
+    by_id: dict[str, list[SourceNote]] = {}
+    for note in notes:
+        by_id.setdefault(note.id, []).append(note)
     problems = []
     for note_id, older in kept.items():
-        newer = [n for n in notes if n.id == note_id and n is not older]
+        newer = [n for n in by_id[note_id] if n is not older]
         if not newer:
             continue
         known = locked.get(note_id) == older.question

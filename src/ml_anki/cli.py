@@ -474,7 +474,7 @@ def check(settings: Settings, cards: Path | None, output_format: str) -> None:
         click.echo(json.dumps(
             [{"path": _shown(p.where.path) if p.where else None,
               "line": p.where.line if p.where else 0, "col": p.where.col if p.where else 0,
-              "severity": p.severity, "message": p.message} for p in problems],
+              "severity": p.severity, "message": p.message.translate(_LINE_BREAKS)} for p in problems],
             ensure_ascii=False, indent=2,
         ))  # fmt: skip
         sys.exit(1 if has_errors(problems) else 0)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import sqlite3
 import tempfile
 import zipfile
 import zlib
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .deck import Card, Deck, Field, Media, Note, NoteType, Template
@@ -25,6 +26,9 @@ from .lock import natural_key
 from .notetype import ID_FIELD, RETIRED_FIELD
 
 _COLLECTIONS = ("collection.anki21", "collection.anki2")
+MAX_UNPACKED = 512 * 1024 * 1024
+"""Bytes a package may unpack to, all files together: packages come from anywhere, and a few
+kilobytes of zip can claim gigabytes. (zipfile never inflates a file past its declared size.)"""
 _LEGACY_SCHEMA = 11
 """The collection schema with note types as JSON in `col.models`; newer ones need Anki's code."""
 
@@ -51,6 +55,7 @@ def read_bytes(data: bytes, path: Path) -> Deck:
             path, "not an Anki package (.apkg files are zip archives)"
         ) from None
     with archive:
+        _refuse_hostile_members(archive, path)
         names = set(archive.namelist())
         collection = next((name for name in _COLLECTIONS if name in names), None)
         if collection is None:
@@ -81,6 +86,36 @@ def read_bytes(data: bytes, path: Path) -> Deck:
     return replace(_read_collection(collection_bytes, path, collection), media=media)
 
 
+def _refuse_hostile_members(archive: zipfile.ZipFile, path: Path) -> None:
+    """Member names that point outside the package, and more data than a deck ever holds.
+
+    Nothing here is ever extracted to a path, but a package that names such files was not made
+    by Anki or ml-anki, and nothing in it is worth reading."""
+    total = 0
+    for info in archive.infolist():
+        name = info.filename
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or ".." in parts or re.match(r"[A-Za-z]:", name):
+            raise UnreadablePackage(
+                path,
+                f"holds a file named {name!r}, outside the package (an absolute path or '..'); "
+                "refusing to read it",
+            )
+        total += info.file_size
+        if info.file_size > MAX_UNPACKED:
+            raise UnreadablePackage(
+                path,
+                f"{name} would unpack to {info.file_size:,} bytes, more than a deck holds "
+                f"({MAX_UNPACKED:,} at most); refusing to read it",
+            )
+        if total > MAX_UNPACKED:
+            raise UnreadablePackage(
+                path,
+                f"its files would unpack to over {MAX_UNPACKED:,} bytes, more than a deck holds; "
+                "refusing to read it",
+            )
+
+
 def _media_index(archive: zipfile.ZipFile, names: set[str], path: Path) -> dict[str, str]:
     """Zip member → media file name (the `media` entry is JSON: {"0": "relu-3f9c2a1b.svg"})."""
     if "media" not in names:
@@ -96,6 +131,13 @@ def _media_index(archive: zipfile.ZipFile, names: set[str], path: Path) -> dict[
         ) from None
     if not isinstance(index, dict):
         return {}
+    for name in map(str, index.values()):
+        if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
+            raise UnreadablePackage(
+                path,
+                f"its media index names {name!r}, which is not a plain file name; refusing to "
+                "read it",
+            )
     return {str(member): str(name) for member, name in index.items()}
 
 

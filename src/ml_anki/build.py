@@ -18,7 +18,7 @@ from .cache import CachedRender, RenderCache, epoch
 from .cache import key as cache_key
 from .config import INIT_HINT, NOTETYPE_KEYS, DeckConfig
 from .errors import Problem, SourceError, has_errors
-from .files import atomic_write
+from .files import atomic_write, scratch_space
 from .notetype import KINDS
 from .render import RenderedNote, RenderJob, render_many
 
@@ -259,7 +259,8 @@ def _package_inputs(decided: deck_mod.Deck) -> str:
 def _package(decided: deck_mod.Deck) -> bytes:
     from . import package  # genanki is only needed when the deck really is (re)written
 
-    return package.write(decided)
+    with scratch_space():
+        return package.write(decided)
 
 
 def _sha256(data: bytes) -> str:

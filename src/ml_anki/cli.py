@@ -10,7 +10,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,7 +41,8 @@ class Settings:
 def _shown(path: Path) -> str:
     """Paths relative to the working directory when inside it: short and clickable."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        # Not resolve(): a path in a problem may be a symlink loop (Python raises on those).
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
@@ -162,6 +163,16 @@ def main() -> None:
       ml-anki diff OLD.apkg    what changed since a released deck
       ml-anki release minor    bump, stamp, changelog, deck; prints the tag
     """
+
+
+def _one_writer(config: DeckConfig) -> AbstractContextManager[None]:
+    """Builds and releases of one project take turns (see `files.one_writer_at_a_time`)."""
+    from .files import one_writer_at_a_time
+
+    def waiting() -> None:
+        click.echo("ml-anki: waiting for another build or release in this project…", err=True)
+
+    return one_writer_at_a_time(config.root, waiting)
 
 
 def _config(cards: Path | None, out: Path | None) -> DeckConfig:
@@ -331,7 +342,7 @@ def release(
             )
         pairs[old_id] = new_id
     config = _config(None, None)
-    with _progress(settings) as progress:
+    with _one_writer(config), _progress(settings) as progress:
         result = run_release(
             config,
             cast("Bump | None", bump),
@@ -402,7 +413,7 @@ def build(settings: Settings, cards: Path | None, out: Path | None) -> None:
     from .build import build as run_build
 
     config = _config(cards, out)
-    with _progress(settings) as progress:
+    with _one_writer(config), _progress(settings) as progress:
         result = run_build(config, progress)
     _print_problems(result.warnings, settings.verbosity)
     changes = result.changes

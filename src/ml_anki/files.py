@@ -11,9 +11,70 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import OutputError, UnreadableFile, describe
+from .errors import OutputError, SourceError, UnreadableFile, describe
+
+BUSY_FILE = ".ml-anki.busy"
+"""Held (locked, not merely present) by a build or release while it runs, in the project root."""
+WAIT_SECONDS = 120.0
+"""How long a build waits for another one in the same project before giving up."""
+
+
+@contextmanager
+def one_writer_at_a_time(root: Path, on_wait: Callable[[], None]) -> Iterator[None]:
+    """Builds and releases of one project take turns: both write the lock and the deck.
+
+    An OS file lock (filelock: `flock` on POSIX, `msvcrt.locking` on Windows) and not a file's
+    existence: the OS releases it when the process ends, even by `kill -9`, so it is never left
+    stale. A second build waits for the first (`on_wait` is called once, to say so), and fails
+    with a clear message after `WAIT_SECONDS`.
+    """
+    from filelock import FileLock, Timeout
+
+    path = root / BUSY_FILE
+    lock = FileLock(path)
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            on_wait()
+            lock.acquire(timeout=WAIT_SECONDS)
+    except Timeout:
+        raise SourceError.single(
+            None,
+            f"another ml-anki build or release in this project has held {path} for over "
+            f"{WAIT_SECONDS:.0f} seconds; let it finish (or stop it), then run this again",
+        ) from None
+    except OSError as exc:
+        raise OutputError(path, exc) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+_SCRATCH_FAILURES = ("SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_READONLY")
+
+
+@contextmanager
+def scratch_space() -> Iterator[None]:
+    """A package is assembled in an SQLite file in the temporary directory before it is zipped:
+    a full or unwritable temporary directory is the machine's problem, not a bug."""
+    import sqlite3
+
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if not (exc.sqlite_errorname or "").startswith(_SCRATCH_FAILURES):
+            raise
+        raise SourceError.single(
+            None,
+            f"cannot assemble the deck in the temporary directory {tempfile.gettempdir()}: "
+            f"{exc}; free some space there, or point TMPDIR elsewhere",
+        ) from None
 
 
 def read_input(path: Path) -> bytes:

@@ -55,7 +55,12 @@ def resolve(ref: str, card_path: Path, media_dir: Path) -> MediaFile:
             f"absolute image path {ref!r}: write it relative to the card file, e.g. ../media/name.svg"
         )
     media_root = media_dir.resolve()
-    target = (card_path.parent / rel).resolve()
+    try:
+        target = (card_path.parent / rel).resolve()
+    except (OSError, RuntimeError):  # Python raises RuntimeError on a symlink loop
+        raise MediaRefError(
+            f"image {ref!r} is a symbolic link in a loop; point it at a file"
+        ) from None
     if not target.is_relative_to(media_root):
         raise MediaRefError(
             f"image {ref!r} is outside media/ ({media_dir}); figures must live in media/ "
@@ -71,7 +76,29 @@ def resolve(ref: str, card_path: Path, media_dir: Path) -> MediaFile:
         data = target.read_bytes()
     except OSError as exc:
         raise MediaRefError(f"image {ref!r} cannot be read: {describe(exc)}") from None
+    kind = target.suffix.lower()
+    if not _looks_like(kind, data):
+        raise MediaRefError(
+            f"image {ref!r} is not a {kind[1:].upper()} file (its bytes do not start like one), "
+            "so learners would see a broken image; export the figure again"
+        )
     return MediaFile(target, media_name(target, data))
+
+
+def _looks_like(suffix: str, data: bytes) -> bool:
+    """Whether the bytes begin as an image of this type does (its signature, or SVG's tag)."""
+    if suffix == ".svg":
+        head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        return head.startswith((b"<svg", b"<?xml", b"<!--", b"<!doctype svg")) and b"<svg" in (
+            data.lower()
+        )
+    if suffix == ".png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if suffix in (".jpg", ".jpeg"):
+        return data.startswith(b"\xff\xd8\xff")
+    if suffix == ".gif":
+        return data.startswith((b"GIF87a", b"GIF89a"))
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"  # .webp
 
 
 def _listing(media_dir: Path) -> str:

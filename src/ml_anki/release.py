@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from . import apkg, changelog, notetype
 from . import deck as deck_mod
 from .errors import Problem, SourceError, SourceSpan, UnreadablePackage
-from .files import atomic_write, read_text
+from .files import atomic_write, read_text, scratch_space
 from .lock import Lock, LockedNote, Retirement, natural_key, version_key
 from .notetype import KINDS
 
@@ -147,7 +147,8 @@ def release(
         config, old, released, rendered, pending, retirements, reworded, notetype_pending
     )
     released_config = replace(config, version=version)
-    apkg_bytes = package.write(deck_mod.decide(released_config, checked.rendered, released))
+    with scratch_space():
+        apkg_bytes = package.write(deck_mod.decide(released_config, checked.rendered, released))
     changelog_path = config.root / CHANGELOG
     existing = read_text(changelog_path) if changelog_path.is_file() else None
     changelog_text = changelog.with_section(existing, section, config.tag_prefix)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import attributes
-from .errors import Problem, SourceSpan, UnreadableFile
+from .errors import Problem, SourceSpan, UnreadableFile, describe
 from .files import read_input
 from .notetype import Kind
 
@@ -30,6 +30,10 @@ _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _BLOCK = re.compile(r"(.*?)[ \t]*\{(.*)\}")
 """`ser {type=reverse}`: a note id, then its attribute block."""
 _TOC_LINK = re.compile(r"\[([^\]]+)\]\(#([^)\s]+)\)")
+
+MAX_CARD_FILE = 2_000_000
+"""Bytes above which a file under cards/ is refused unread: a pasted log or a generated dump,
+not cards; reading it would take minutes and bury every other message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,11 +423,23 @@ def load(cards_dir: Path, locked: Mapping[str, str] | None = None) -> Sources:
                 "no .md or .markdown files here; add card files such as 01-basics.md",
             )
         )
+    problems.extend(_links_not_followed(cards_dir))
     for path in paths:
         try:
+            size = path.stat().st_size
+            if size > MAX_CARD_FILE:
+                message = (
+                    f"{size:,} bytes is not a file of cards (a 100-note file is about 100 KB); "
+                    f"split it into files under {MAX_CARD_FILE:,} bytes, or move it out of cards/"
+                )
+                problems.append(Problem(SourceSpan(path), "error", message))
+                continue
             raw = read_input(path)
         except UnreadableFile as exc:
             problems.extend(exc.problems)
+            continue
+        except OSError as exc:  # stat: the file went away or cannot be reached
+            problems.append(Problem(SourceSpan(path), "error", f"cannot be read: {describe(exc)}"))
             continue
         text, decode_problems = decode(raw, path)
         problems.extend(decode_problems)
@@ -446,6 +462,21 @@ def keepers(notes: Iterable[SourceNote], locked: Mapping[str, str]) -> dict[str,
         ):
             kept[note.id] = note
     return kept
+
+
+def _links_not_followed(cards_dir: Path) -> list[Problem]:
+    """Symbolic links to directories (or in a loop) under cards/ are not followed, so that a
+    link back up the tree cannot make a build read forever: say so, or their cards vanish."""
+    problems = []
+    for path in sorted(cards_dir.rglob("*")):
+        if path.is_symlink() and not path.is_file():
+            target = "a directory" if path.is_dir() else "nothing readable (a loop, or missing)"
+            message = (
+                f"a symbolic link to {target} is not followed, so no cards are read through it; "
+                "move the cards into cards/ itself"
+            )
+            problems.append(Problem(SourceSpan(path), "warning", message))
+    return problems
 
 
 def _duplicate_ids(files: list[SourceFile], locked: Mapping[str, str]) -> list[Problem]:

@@ -49,7 +49,7 @@ def test_init_writes_a_project_that_builds_at_once(workdir: Path) -> None:
     )
     assert sorted(str(p.relative_to(workdir / "spanish")) for p in (workdir / "spanish").rglob("*")
                   if p.is_file()) == sorted(FILES)  # fmt: skip
-    assert (workdir / "spanish/.gitignore").read_text() == "/dist/\n/preview/\n"
+    assert (workdir / "spanish/.gitignore").read_text() == "/dist/\n/preview/\n/.ml-anki.busy\n"
     readme = (workdir / "spanish/README.md").read_text()
     for command in ("ml-anki build", "ml-anki preview", "ml-anki push", "ml-anki release"):
         assert command in readme

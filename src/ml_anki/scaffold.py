@@ -74,7 +74,7 @@ def project_files(name: str, language: str, identity: Identity, slug: str) -> di
         ),
         "cards/01-getting-started.md": cards,
         "media/circle.svg": _CIRCLE_SVG,
-        ".gitignore": "/dist/\n/preview/\n",
+        ".gitignore": "/dist/\n/preview/\n/.ml-anki.busy\n",
         "README.md": _README.format(name=name, slug=slug),
     }
 

@@ -55,14 +55,30 @@ def test_init_writes_a_project_that_builds_at_once(workdir: Path) -> None:
         assert command in readme
 
     check = run("-C", "spanish", "check")
-    assert (check.exit_code, check.output) == (0, "3 notes checked: no errors\n")
+    assert (check.exit_code, check.output) == (0, "5 notes checked: no errors\n")
     build = run("-C", "spanish", "build")
     assert build.exit_code == 0, build.output
     assert build.stdout == (
-        "3 notes: 3 added, 0 changed, 0 unchanged · 1 media files\ndist/spanish-verbs-v0.1.0.apkg\n"
+        "5 notes: 5 added, 0 changed, 0 unchanged · 1 media files\ndist/spanish-verbs-v0.1.0.apkg\n"
     )
     config = config_mod.load(workdir / "spanish")
     assert (config.deck_name, config.language, config.warnings) == ("Spanish verbs", "en", ())
+
+    # A sample of each note type, as a learner's Anki has them after the import.
+    learner = Learner(workdir / "learner" / "collection.anki2")
+    try:
+        log = learner.import_deck(workdir / "spanish/dist/spanish-verbs-v0.1.0.apkg")
+        assert log.new == ["1", "1-1", "2", "circle-formulas", "pi"]
+        notes = learner.notes()
+        kinds = {i: (n.note_type()["name"], len(n.cards())) for i, n in notes.items()}  # type: ignore[index]
+        assert kinds == {
+            "1": ("Spanish verbs Q&A", 1), "1-1": ("Spanish verbs Q&A", 1),
+            "2": ("Spanish verbs Q&A", 1), "pi": ("Spanish verbs reverse", 2),
+            "circle-formulas": ("Spanish verbs cloze", 2),
+        }  # fmt: skip
+        assert notes["1-1"]["Context"] == "What does <code>ml-anki build</code> write?"
+    finally:
+        learner.close()
 
 
 def test_init_in_korean_writes_korean_samples(workdir: Path) -> None:

@@ -69,6 +69,8 @@ def project_files(name: str, language: str, identity: Identity, slug: str) -> di
             slug=slug,
             name=_toml_string(name),
             notetype_name=_toml_string(f"{name} Q&A"),
+            reverse_name=_toml_string(f"{name} reverse"),
+            cloze_name=_toml_string(f"{name} cloze"),
             language=_toml_string(language),
             identity=identity.toml(),
         ),
@@ -115,6 +117,8 @@ version = "0.1.0"  # the deck's version: `ml-anki release major|minor|patch` set
 deck-name = {name}
 deck-slug = "{slug}"
 {identity}notetype-name = {notetype_name}
+reverse-notetype-name = {reverse_name}
+cloze-notetype-name = {cloze_name}
 tag-prefix = "{slug}"
 language = {language}
 """
@@ -160,6 +164,20 @@ _SAMPLE_CARDS = {
         ##### References
 
         - [Circle (Wikipedia)](https://en.wikipedia.org/wiki/Circle)
+
+        ## #pi {type=reverse}
+
+        ### $\pi$
+
+        The ratio of a circle's circumference to its diameter, about 3.14159. A reverse note makes
+        two cards: this side asks for the other, and the other for this one.
+
+        ## #circle-formulas
+
+        ### A circle of radius $r$
+
+        Its circumference is {{c1::$2 \pi r$}} and its area {{c2::$\pi r^2$}}. A cloze note
+        makes a card per number: each card hides that number's deletions.
         """),
     "ko": textwrap.dedent("""\
         # 시작하기
@@ -201,6 +219,20 @@ _SAMPLE_CARDS = {
         ##### References
 
         - [원 (위키백과)](https://ko.wikipedia.org/wiki/원)
+
+        ## #pi {type=reverse}
+
+        ### $\pi$
+
+        원의 둘레와 지름의 비, 약 3.14159입니다. reverse 노트는 카드 두 장을 만듭니다: 이쪽 면으로
+        저쪽을 묻고, 저쪽 면으로 이쪽을 묻습니다.
+
+        ## #circle-formulas
+
+        ### 반지름이 $r$인 원
+
+        둘레는 {{c1::$2 \pi r$}}, 넓이는 {{c2::$\pi r^2$}}입니다. cloze 노트는 번호마다 카드를 한 장
+        만들고, 각 카드는 그 번호의 빈칸을 가립니다.
         """),
 }
 

@@ -153,3 +153,19 @@ def test_an_edit_always_gets_a_newer_mod_even_when_the_clock_is_behind(
     # SOURCE_DATE_EPOCH pinned to the same second as the first release.
     log = learner.import_deck(project.build(now=1_800_000_000))
     assert log.updated == ["2-1"]
+
+
+def test_only_numbered_ids_and_declared_parents_give_a_card_context(
+    project: Project, learner: Learner
+) -> None:
+    project.write(
+        "cards/02-shell.md",
+        "## #ls\n\n### List the files\n\n`ls`\n\n"
+        "## #ls-h\n\n### Sizes for humans?\n\n`ls -h`\n\n"
+        "## #ls-l {parent=ls}\n\n### ...one per line, with details?\n\n`ls -l`\n",
+    )
+    learner.import_deck(project.build())
+    notes = learner.notes()
+    assert notes["2-1"]["Context"] == "Why a bias?"
+    assert notes["ls-h"]["Context"] == ""
+    assert notes["ls-l"]["Context"] == "List the files"

@@ -225,7 +225,7 @@ def test_every_authoring_mistake_is_reported_in_one_run_with_its_place(typed: Pr
         "cards/05-bad.md:6:8: error: note #a has cloze deletions ({{c1::…}}), which make it a "
         "cloze note, but its {type=reverse} asks for a reverse note; remove the deletions, or the "
         "type\n"
-        "cards/05-bad.md:6:21: error: unknown attribute 'tgs' in {…}; known: type, tags\n"
+        "cards/05-bad.md:6:21: error: unknown attribute 'tgs' in {…}; known: type, tags, parent\n"
         "cards/05-bad.md:12:8: error: note #b is a cloze note without a cloze deletion; mark what "
         "to hide in its text as {{c1::…}} (or {{c1::…::hint}})\n"
         "cards/05-bad.md:18:8: error: 'type' in {…}: write key=value, as in "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ml_anki.source import decode, parent_id, parse
+from ml_anki.source import decode, load, parent_id, parent_of, parse
 
 CARD = Path("cards/x.md")
 
@@ -196,3 +196,40 @@ def test_whitespace_only_lines_before_an_answer_do_not_shift_its_line() -> None:
     file, _ = parse("## #1\n\n### Q\n   \n\t\nAnswer starts here.\n", CARD)
     note = file.notes[0]
     assert (note.body_md, note.body_line) == ("Answer starts here.", 6)
+
+
+def test_a_parent_other_than_the_numbered_one_is_declared() -> None:
+    text = (
+        "## #ls\n\n### List files\n\nls\n\n"
+        "## #ls-h {parent=ls}\n\n### ...with sizes for humans\n\nls -h\n\n"
+        "## #ls-a\n\n### List hidden files too\n\nls -a\n"
+    )
+    file, problems = parse(text, CARD)
+    assert problems == []
+    known = frozenset(n.id for n in file.notes)
+    assert {n.id: parent_of(n, known) for n in file.notes} == {"ls": None, "ls-h": "ls", "ls-a": None}
+
+
+def test_a_declared_parent_must_be_another_existing_note(tmp_path: Path) -> None:
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "a.md").write_text(
+        "## #a {parent=a}\n\n### A?\n\nA.\n\n## #b {parent=nope}\n\n### B?\n\nB.\n\n"
+        "## #c {parent=\"not an id\"}\n\n### C?\n\nC.\n"
+    )
+    problems = [str(p).replace(str(tmp_path) + "/", "") for p in sorted(load(cards).problems)]
+    assert problems == [
+        ("cards/a.md:1:8: error: note #a cannot be its own parent; name another note, or drop "
+        "parent="),
+        ("cards/a.md:7:8: error: note #b has parent=nope, but no note has the id nope; name an "
+        "existing note, or drop parent="),
+        ("cards/a.md:13:8: error: parent='not an id' is not a note id; write the parent's id, as "
+        "in parent=ls"),
+    ]
+
+
+def test_a_mistyped_anchor_with_attributes_is_guessed_with_them() -> None:
+    assert messages(NOTE + "### #ls-h {parent=1}\n\n### Q2\n\nB.\n") == [
+        ("cards/x.md:7:1: error: '### #ls-h {parent=1}' looks like a note anchor but is not one: "
+        "did you mean `## #ls-h {parent=1}`?")
+    ]

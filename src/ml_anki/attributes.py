@@ -24,7 +24,7 @@ from .errors import Problem, SourceSpan
 from .notetype import KINDS, Kind
 
 FRONT_MATTER_KEYS = ("note-type", "tags")
-BLOCK_KEYS = ("type", "tags")
+BLOCK_KEYS = ("type", "tags", "parent")
 CLOZE = re.compile(r"\{\{c(\d+)::")
 """The opening of a cloze deletion, `{{c1::…}}` or `{{c1::…::hint}}`, as Anki reads it."""
 _FENCE = re.compile(r"^(---|\.\.\.)[ \t]*$")
@@ -41,6 +41,9 @@ class Attributes:
     """Where it was asked, for messages."""
     tags: tuple[str, ...] = ()
     """Without the deck's tag prefix, in the order written."""
+    parent: str | None = None
+    """`{parent=ls}`: the note whose question this one's card shows as context."""
+    parent_where: SourceSpan | None = None
 
 
 def front_matter(lines: list[str], path: Path) -> tuple[Attributes, int, list[Problem]]:
@@ -134,6 +137,8 @@ def attribute_block(text: str, path: Path, line: int, col: int) -> tuple[Attribu
     kind: Kind | None = None
     kind_where: SourceSpan | None = None
     tags: list[str] = []
+    parent: str | None = None
+    parent_where: SourceSpan | None = None
     seen: set[str] = set()
     position = 0
     while position < len(text):
@@ -160,12 +165,14 @@ def attribute_block(text: str, path: Path, line: int, col: int) -> tuple[Attribu
             kind, kind_where = _kind(value, where, key, problems), where
         elif key == "tags":
             tags += _checked_tags(value.split(), where, problems)
+        elif key == "parent":
+            parent, parent_where = value.removeprefix("#"), where
         else:
             known = ", ".join(BLOCK_KEYS)
             problems.append(
                 Problem(where, "error", f"unknown attribute {key!r} in {{…}}; known: {known}")
             )
-    return Attributes(kind, kind_where, tuple(tags)), problems
+    return Attributes(kind, kind_where, tuple(tags), parent, parent_where), problems
 
 
 def _checked_tags(tags: list[str], where: SourceSpan, problems: list[Problem]) -> list[str]:

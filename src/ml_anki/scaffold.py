@@ -167,7 +167,7 @@ _SAMPLE_CARDS = {
 
         ## #pi {type=reverse}
 
-        ### $\pi$
+        ### $\\pi$
 
         The ratio of a circle's circumference to its diameter, about 3.14159. A reverse note makes
         two cards: this side asks for the other, and the other for this one.
@@ -176,7 +176,7 @@ _SAMPLE_CARDS = {
 
         ### A circle of radius $r$
 
-        Its circumference is {{c1::$2 \pi r$}} and its area {{c2::$\pi r^2$}}. A cloze note
+        Its circumference is {{c1::$2 \\pi r$}} and its area {{c2::$\\pi r^2$}}. A cloze note
         makes a card per number: each card hides that number's deletions.
         """),
     "ko": textwrap.dedent("""\
@@ -222,7 +222,7 @@ _SAMPLE_CARDS = {
 
         ## #pi {type=reverse}
 
-        ### $\pi$
+        ### $\\pi$
 
         원의 둘레와 지름의 비, 약 3.14159입니다. reverse 노트는 카드 두 장을 만듭니다: 이쪽 면으로
         저쪽을 묻고, 저쪽 면으로 이쪽을 묻습니다.
@@ -231,7 +231,7 @@ _SAMPLE_CARDS = {
 
         ### 반지름이 $r$인 원
 
-        둘레는 {{c1::$2 \pi r$}}, 넓이는 {{c2::$\pi r^2$}}입니다. cloze 노트는 번호마다 카드를 한 장
+        둘레는 {{c1::$2 \\pi r$}}, 넓이는 {{c2::$\\pi r^2$}}입니다. cloze 노트는 번호마다 카드를 한 장
         만들고, 각 카드는 그 번호의 빈칸을 가립니다.
         """),
 }

@@ -65,6 +65,10 @@ class SourceNote:
     """The note type: from a cloze deletion in the text, `{type=…}` or the file's front matter."""
     tags: tuple[str, ...] = ()
     """The author's tags (front matter, then `{tags=…}`), without the deck's tag prefix."""
+    parent: str | None = None
+    """The parent declared with `{parent=…}`; None: numbered ids' rule (`12-1` under `12`)."""
+    parent_where: SourceSpan | None = None
+    """Where `parent=` was written, for messages."""
 
     @property
     def path(self) -> Path:
@@ -164,8 +168,23 @@ def parse(text: str, path: Path) -> tuple[SourceFile, list[Problem]]:
             kind, found = _kind(note, defaults, own)
             problems += found
             tags = tuple(dict.fromkeys(defaults.tags + own.tags))
-            notes.append(replace(note, kind=kind, tags=tags))
+            problems += _parent_problems(note_id, own)
+            notes.append(
+                replace(note, kind=kind, tags=tags, parent=own.parent, parent_where=own.parent_where)
+            )
     return SourceFile(path, tuple(notes), toc), problems
+
+
+def _parent_problems(note_id: str, own: attributes.Attributes) -> list[Problem]:
+    if own.parent is None or own.parent_where is None:
+        return []
+    if not NOTE_ID.fullmatch(own.parent):
+        wrong = f"parent={own.parent!r} is not a note id; write the parent's id, as in parent=ls"
+    elif own.parent == note_id:
+        wrong = f"note #{note_id} cannot be its own parent; name another note, or drop parent="
+    else:
+        return []
+    return [Problem(own.parent_where, "error", wrong)]
 
 
 def _note_starts(
@@ -197,15 +216,17 @@ def _note_starts(
         if not anchor_like and not (starts and level <= 2):
             continue  # a title or section above the notes, or a heading inside an answer
         guess = text.lstrip("#").strip()
-        if anchor_like or NOTE_ID.fullmatch(guess):
+        block = _BLOCK.fullmatch(guess)
+        valid = NOTE_ID.fullmatch(block.group(1) if block else guess) is not None
+        if anchor_like or valid:
             message = f"'{line.strip()}' looks like a note anchor but is not one: " + (
                 f"did you mean `## #{guess}`?"
-                if NOTE_ID.fullmatch(guess)
+                if valid
                 else "a note starts with '## #<id>' (one space, then '#' and the id)"
             )
             problems.append(Problem(SourceSpan(path, i + 1, 1), "error", message))
             question = _next_content_line(lines, i, structural_set)
-            if NOTE_ID.fullmatch(guess) and (anchor_like or _is_question(lines, question)):
+            if valid and (anchor_like or _is_question(lines, question)):
                 starts.append((i, guess))
                 question_lines.add(question)
             continue
@@ -449,7 +470,27 @@ def load(cards_dir: Path, locked: Mapping[str, str] | None = None) -> Sources:
         files.append(source_file)
         problems.extend(parse_problems)
     problems.extend(_duplicate_ids(files, locked or {}))
+    problems.extend(_unknown_parents(files))
     return Sources(tuple(files), tuple(problems))
+
+
+def _unknown_parents(files: list[SourceFile]) -> list[Problem]:
+    notes = [n for f in files for n in f.notes]
+    known = {n.id for n in notes}
+    return [
+        Problem(
+            note.parent_where,
+            "error",
+            f"note #{note.id} has parent={note.parent}, but no note has the id {note.parent}; "
+            "name an existing note, or drop parent=",
+        )
+        for note in notes
+        if note.parent is not None
+        and note.parent_where is not None
+        and note.parent != note.id
+        and NOTE_ID.fullmatch(note.parent)
+        and note.parent not in known
+    ]
 
 
 def keepers(notes: Iterable[SourceNote], locked: Mapping[str, str]) -> dict[str, SourceNote]:
@@ -515,6 +556,14 @@ def _duplicate_ids(files: list[SourceFile], locked: Mapping[str, str]) -> list[P
 
 
 _NUMBERED = re.compile(r"[0-9]+(?:-[0-9]+)+")
+
+
+def parent_of(note: SourceNote, known: set[str] | frozenset[str]) -> str | None:
+    """The note whose question `note`'s card shows as context: the one its `{parent=…}` names,
+    else the numbered ids' rule."""
+    if note.parent is not None:
+        return note.parent if note.parent in known else None
+    return parent_id(note.id, known)
 
 
 def parent_id(note_id: str, known: set[str] | frozenset[str]) -> str | None:

@@ -122,6 +122,7 @@ def test_json_output_lists_every_problem_for_tools(project: Project) -> None:
             "severity": "error",
             "message": "unknown TeX command \\alpah: MathJax in Anki would show the formula's "
             "source instead; did you mean \\alpha?",
+            "rule": "tex",
         },
         {
             "path": "media/old.svg",
@@ -130,6 +131,7 @@ def test_json_output_lists_every_problem_for_tools(project: Project) -> None:
             "severity": "warning",
             "message": "no card shows this file; delete it, or show it with "
             "![alt](../media/old.svg)",
+            "rule": "unused-media",
         },
     ]
 

@@ -7,18 +7,19 @@ are then replaced atomically, so an error leaves the previous release untouched.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import deck as deck_mod
-from . import lint, notetype, source
+from . import lint, notetype, rules, source
 from . import lock as lock_mod
 from .cache import CachedRender, RenderCache, epoch
 from .cache import key as cache_key
 from .config import INIT_HINT, NOTETYPE_KEYS, DeckConfig
 from .errors import Problem, SourceError, has_errors
-from .files import atomic_write, scratch_space
+from .files import atomic_write, read_input, scratch_space
 from .notetype import KINDS
 from .render import RenderedNote, RenderJob, render_many
 
@@ -63,7 +64,26 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     # deck shows.
     problems += lint.unused_media(config.media_dir, config.cards_dir, rendered)
     problems += lint.changed_questions(notes, config.lock_path)
+    problems = _silenced_per_file(problems, [file.path for file in sources.files])
     return CheckResult(tuple(rendered), tuple(sorted(problems)))
+
+
+def _silenced_per_file(problems: list[Problem], paths: list[Path]) -> list[Problem]:
+    """`<!-- ml-anki: allow RULE -->` before a file's first note silences RULE in that file."""
+    allow: dict[Path, frozenset[str]] = {}
+    for path in paths:
+        text = read_input(path).decode("utf-8", "replace")
+        first_note = re.search(r"^## #", text, re.MULTILINE)
+        ids = rules.allowed(text[: first_note.start() if first_note else len(text)])
+        if ids:
+            allow[path] = ids
+    if not allow:
+        return problems
+    return [
+        p
+        for p in problems
+        if not (p.rule and p.where is not None and p.rule in allow.get(p.where.path, ()))
+    ]
 
 
 def _lock_or_empty(lock_path: Path) -> lock_mod.Lock:

@@ -447,13 +447,20 @@ def build(settings: Settings, cards: Path | None, out: Path | None) -> None:
     default="text",
     show_default=True,
     help="text: 'path:line:col: severity: message' lines on stderr; json: a list of "
-    "{path, line, col, severity, message} on stdout (line and col 0 when unknown).",
+    "{path, line, col, severity, message, rule} on stdout (line and col 0 when unknown).",
+)
+@click.option(
+    "--rules",
+    "list_rules",
+    is_flag=True,
+    help="List the named rules (id, severity, scope, what each finds) and exit. Silence one "
+    "for a note with <!-- ml-anki: allow ID --> in it, for a file before its first note.",
 )
 @_speed_options
 @_verbosity_options(quiet="Print only errors: no warnings, no summary.")
 @click.pass_obj
 @_reports_source_errors
-def check(settings: Settings, cards: Path | None, output_format: str) -> None:
+def check(settings: Settings, cards: Path | None, output_format: str, list_rules: bool) -> None:
     """Validate every card and report all problems; write nothing.
 
     Problems are printed as path:line:col: error|warning: message, which
@@ -470,6 +477,15 @@ def check(settings: Settings, cards: Path | None, output_format: str) -> None:
     from .build import check as run_check
     from .errors import has_errors
 
+    if list_rules:
+        from .rules import RULES
+
+        width = max(len(rule.id) for rule in RULES)
+        for rule in RULES:
+            click.echo(
+                f"{rule.id:<{width}}  {rule.severity:<7}  {rule.scope:<4}  {rule.description}"
+            )
+        return
     try:
         config = _config(cards, None)
         with _progress(settings) as progress:
@@ -485,7 +501,8 @@ def check(settings: Settings, cards: Path | None, output_format: str) -> None:
         click.echo(json.dumps(
             [{"path": _shown(p.where.path) if p.where else None,
               "line": p.where.line if p.where else 0, "col": p.where.col if p.where else 0,
-              "severity": p.severity, "message": p.message.translate(_LINE_BREAKS)} for p in problems],
+              "severity": p.severity, "message": p.message.translate(_LINE_BREAKS),
+              "rule": p.rule or None} for p in problems],
             ensure_ascii=False, indent=2,
         ))  # fmt: skip
         sys.exit(1 if has_errors(problems) else 0)
@@ -790,7 +807,9 @@ def push(
         for outcome in result.outcomes:
             if outcome.kind in labels:
                 anki = f" (Anki note {outcome.anki_id})" if outcome.anki_id else ""
-                forced_note = " forced over the edit made in Anki" if outcome.kind == "forced" else ""
+                forced_note = (
+                    " forced over the edit made in Anki" if outcome.kind == "forced" else ""
+                )
                 click.echo(f"  {labels[outcome.kind]} #{outcome.note_id}{anki}{forced_note}")
     if result.removed and settings.verbosity >= 0:
         click.echo(

@@ -47,6 +47,9 @@ class Problem:
     """None when the problem is not about a file (an environment variable, an option)."""
     severity: Severity
     message: str
+    rule: str = ""
+    """The id of the lint rule that found it (`rules.RULES`), which can silence it; empty for
+    problems no rule may silence (structure, configuration, files)."""
 
     def __str__(self) -> str:
         location = f"{self.where}: " if self.where is not None else ""

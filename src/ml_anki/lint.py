@@ -37,6 +37,7 @@ from pymdownx.arithmatex import (
 from . import lock as lock_mod
 from .errors import Problem, SourceError, SourceSpan
 from .render import RenderedNote, sanitize
+from .rules import allowed, tagged, without
 from .source import SourceNote
 
 LONG_ANSWER = 6000
@@ -331,10 +332,10 @@ def _segment_problems(segment: _Segment, path: Path) -> list[Problem]:
             + ": list content is indented 4 spaces here; indent it by 4 to keep it in the item "
             "(or by 0 to end the list)"
         )
-        return [Problem(at(0), "error" if is_display else "warning", message)]
+        return [Problem(at(0), "error" if is_display else "warning", message, "list-indent")]
     if segment.kind == "html":
         comments = (match.span() for match in _HTML_COMMENT.finditer(text))
-        return _html_problems(_mask(text, comments), at)
+        return tagged("raw-html", _html_problems(_mask(text, comments), at))
     masked = _mask(text, _code_and_comments(text))
     maths: list[_Math] = []
     display = _DISPLAY_MATH.match(text) if segment.kind == "text" and not segment.heading else None
@@ -345,12 +346,14 @@ def _segment_problems(segment: _Segment, path: Path) -> list[Problem]:
         maths, masked = _inline_maths(text, masked)
     problems: list[Problem] = []
     for math in maths:
-        problems += _TexChecker(math.tex, functools.partial(_shifted, at, math.start)).run()
+        checker = _TexChecker(math.tex, functools.partial(_shifted, at, math.start))
+        problems += tagged("tex", checker.run())
         if segment.kind == "table-row":
-            problems += _table_pipe(math, at)
+            problems += tagged("table-pipe", _table_pipe(math, at))
     if not display:
-        problems += _stray_dollars(masked, maths, at)
-    problems += _html_problems(_mask(masked, (m.delimiters for m in maths)), at)
+        problems += tagged("math-delimiters", _stray_dollars(masked, maths, at))
+    masked_maths = _mask(masked, (m.delimiters for m in maths))
+    problems += tagged("raw-html", _html_problems(masked_maths, at))
     # `#` and `##` inside an answer are structure mistakes, reported (as errors) by `source`.
     if segment.heading == 3 and not _sanitized_tag("<h3>").kept:
         problems.append(
@@ -360,6 +363,7 @@ def _segment_problems(segment: _Segment, path: Path) -> list[Problem]:
                 f"'{'#' * segment.heading}' at the start of a line makes an <h{segment.heading}> "
                 "heading, which the sanitizer removes from cards (its text stays); write '#### …' "
                 "for a heading inside an answer, or '\\#' for a literal '#'",
+                "heading-in-answer",
             )
         )
     return problems
@@ -976,8 +980,10 @@ def note(note: SourceNote) -> list[Problem]:
             f"{LONG_ANSWER:,}): hard to review on a phone; move parts into sub-questions "
             f"(#{note.id}-1, #{note.id}-2, …)"
         )
-        problems.append(Problem(SourceSpan(path, note.body_line, 1), "warning", message))
-    return problems
+        where = SourceSpan(path, note.body_line, 1)
+        problems.append(Problem(where, "warning", message, "long-answer"))
+    allow = allowed(f"{note.question}\n{note.body_md}\n{note.refs_md}")
+    return without(problems, allow) if allow else problems
 
 
 def _control_characters(lines: list[_Line], path: Path) -> list[Problem]:
@@ -992,7 +998,7 @@ def _control_characters(lines: list[_Line], path: Path) -> list[Problem]:
                 "to import)"
             )
             where = SourceSpan(path, line.number, line.col + match.start())
-            problems.append(Problem(where, "error", message))
+            problems.append(Problem(where, "error", message, "control-character"))
     return problems
 
 
@@ -1010,7 +1016,7 @@ def unused_media(
         if path.is_file() and path.resolve() not in shown:
             link = Path(os.path.relpath(path, cards_dir)).as_posix()
             message = f"no card shows this file; delete it, or show it with ![alt]({link})"
-            problems.append(Problem(SourceSpan(path), "warning", message))
+            problems.append(Problem(SourceSpan(path), "warning", message, "unused-media"))
     return problems
 
 
@@ -1037,5 +1043,5 @@ def changed_questions(notes: Sequence[SourceNote], lock_path: Path) -> list[Prob
                 f"only rewords the same question, release with --reworded {source_note.id}"
             )
             where = SourceSpan(source_note.path, source_note.question_line, 1)
-            problems.append(Problem(where, "warning", message))
+            problems.append(Problem(where, "warning", message, "changed-question"))
     return problems

@@ -331,3 +331,16 @@ def test_a_schema_change_under_a_released_reverse_id_is_refused(typed: Project) 
         "list in notetype.py, or ship a new note type id as a breaking release\n"
         "ml-anki: 1 error; nothing was written\n"
     )
+
+
+def test_a_damaged_card_id_or_type_in_the_lock_is_reported_with_its_line(typed: Project) -> None:
+    typed.build()
+    lines = typed.lock.read_text().split("\n")
+    line = next(n for n, text in enumerate(lines, 1) if text.lstrip().startswith('"ls"'))
+    lines[line - 1] = lines[line - 1].replace('"type": "cloze"', '"type": "clozed"')
+    typed.lock.write_text("\n".join(lines))
+    result = typed.cli("build")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"ml-anki.lock:{line}:1: error: damaged entry for note #ls (needs added, hash, mod, "
+    )

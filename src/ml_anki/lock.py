@@ -507,7 +507,8 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                     SourceSpan(path, line, 1),
                     "error",
                     f"damaged entry for note #{note_id} (needs added, hash, mod, question, "
-                    f"version; since and retired are optional); {_REPAIR}",
+                    "version; since, retired, type (qa, reverse, cloze) and cards (ord → id) are "
+                    f"optional); {_REPAIR}",
                 )
             )
     return Lock(notetype, notes, released, others)

@@ -98,7 +98,7 @@ def test_any_change_to_ml_ankis_own_files_changes_the_cache_epoch(tmp_path: Path
     shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert cache_mod.code_epoch(copy) == cache_mod.epoch()
     seen = {cache_mod.epoch()}
-    for name in ("notetype.py", "templates/card.css", "tex_commands.txt", "lint.py"):
+    for name in ("notetype.py", "templates/card.css", "tex_commands.txt", "lint/tex.py"):
         original = (copy / name).read_bytes()
         (copy / name).write_bytes(original + b"\n")
         seen.add(cache_mod.code_epoch(copy))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import BASICS, Project
-from ml_anki import rules
+from ml_anki.lint import rules
 
 LONG = "word " * 1300
 

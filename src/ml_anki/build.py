@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import deck as deck_mod
-from . import lint, notetype, rules, source
+from . import lint, notetype, source
 from . import lock as lock_mod
 from .cache import CachedRender, RenderCache, epoch
 from .cache import key as cache_key
 from .config import INIT_HINT, NOTETYPE_KEYS, DeckConfig
 from .errors import Problem, SourceError, has_errors
 from .files import atomic_write, read_input, scratch_space
+from .lint import rules
 from .notetype import KINDS
 from .render import RenderedNote, RenderJob, render_many
 

@@ -478,7 +478,7 @@ def check(settings: Settings, cards: Path | None, output_format: str, list_rules
     from .errors import has_errors
 
     if list_rules:
-        from .rules import RULES
+        from .lint.rules import RULES
 
         width = max(len(rule.id) for rule in RULES)
         for rule in RULES:

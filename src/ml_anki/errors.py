@@ -48,7 +48,7 @@ class Problem:
     severity: Severity
     message: str
     rule: str = ""
-    """The id of the lint rule that found it (`rules.RULES`), which can silence it; empty for
+    """The id of the lint rule that found it (`lint.rules.RULES`), which can silence it; empty for
     problems no rule may silence (structure, configuration, files)."""
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from .errors import Problem, Severity
+from ..errors import Problem, Severity
 
 Scope = Literal["note", "file", "deck"]
 

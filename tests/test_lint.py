@@ -526,3 +526,15 @@ def test_tex_errors_agree_with_mathjax_itself() -> None:
     assert "\n".join(map(repr, disagreements)) == ""
     rejected = sum(error is not None for error in verdicts)
     assert rejected > 250, f"the corpus must hold many broken formulas, not {rejected}"
+
+
+def test_a_dollar_before_a_digit_never_closes_math_in_the_card_or_in_check() -> None:
+    from ml_anki.render import Renderer
+
+    renderer = Renderer(Path("media"), "t")
+    html, _ = renderer.markdown("$5 and$10, but $x$ and $5x$", CARD, 1)
+    assert html == (
+        '<p>$5 and$10, but <span class="arithmatex">\\(x\\)</span> and '
+        '<span class="arithmatex">\\(5x\\)</span></p>'
+    )
+    assert problems("$5 and$10, but $x$ and $5x$") == []

@@ -23,6 +23,12 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
+from pymdownx.arithmatex import (
+    RE_BRACKET_INLINE,
+    RE_SMART_DOLLAR_INLINE,
+    ArithmatexExtension,
+    InlineArithmatexPattern,
+)
 
 from . import media as media_mod
 from .errors import Problem, SourceSpan
@@ -96,18 +102,33 @@ def highlight_fence(
     return str(highlight(source, _lexer((language or "").lower()), _FORMATTER)).rstrip("\n")
 
 
+_CLOSING_DOLLAR = r"(?:\$))"
+assert RE_SMART_DOLLAR_INLINE.endswith(_CLOSING_DOLLAR)
+_NOT_BEFORE_A_DIGIT = RE_SMART_DOLLAR_INLINE.removesuffix(_CLOSING_DOLLAR) + r"(?:\$)(?!\d))"
+INLINE_MATH = f"(?:{_NOT_BEFORE_A_DIGIT}|{RE_BRACKET_INLINE})"
+"""arithmatex's inline math, except that a `$` followed by a digit never closes it: the rule
+of Pandoc and most Markdown math extensions, so that `$5 and$10` stays text (prices). `lint`
+reads math with this very pattern."""
+
+
+class _Math(ArithmatexExtension):  # type: ignore[misc]
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        super().extendMarkdown(md)
+        inline = InlineArithmatexPattern(INLINE_MATH, self.getConfigs())
+        md.inlinePatterns.register(inline, "arithmatex-inline", 189.9)
+
+
 def make_markdown(figures: FigureContext) -> markdown.Markdown:
     return markdown.Markdown(
         extensions=[
             "tables",
             "sane_lists",
             "pymdownx.superfences",
-            "pymdownx.arithmatex",
+            # generic: emit \(…\) and \[…\] for Anki's own MathJax, never a script of ours.
+            _Math(generic=True),
             FigureExtension(figures),
         ],
         extension_configs={
-            # generic: emit \(…\) and \[…\] for Anki's own MathJax, never a script of ours.
-            "pymdownx.arithmatex": {"generic": True},
             "pymdownx.superfences": {
                 "custom_fences": [{"name": "*", "class": "highlight", "format": highlight_fence}]
             },

@@ -30,14 +30,13 @@ from markdown.inlinepatterns import BACKTICK_RE, BacktickInlineProcessor
 from markdown.util import BLOCK_LEVEL_ELEMENTS
 from pymdownx.arithmatex import (
     RE_BRACKET_BLOCK,
-    RE_BRACKET_INLINE,
     RE_DOLLAR_BLOCK,
-    RE_SMART_DOLLAR_INLINE,
     RE_TEX_BLOCK,
 )
 
 from .. import lock as lock_mod
 from ..errors import Problem, SourceError, SourceSpan
+from ..markdown_ext import INLINE_MATH
 from ..render import RenderedNote
 from ..source import SourceNote
 from .html import html_problems, sanitized_tag
@@ -53,7 +52,7 @@ LONG_ANSWER = 6000
 answer in the guide has about 4,000; a card much longer than that gets read, not recalled."""
 
 # The renderer's own patterns, so that what lint calls math is exactly what becomes math.
-_INLINE_MATH = re.compile(f"(?:{RE_SMART_DOLLAR_INLINE}|{RE_BRACKET_INLINE})", re.DOTALL)
+_INLINE_MATH = re.compile(INLINE_MATH, re.DOTALL)
 _DISPLAY_MATH = re.compile(rf"(?s)^(?:{RE_DOLLAR_BLOCK}|{RE_BRACKET_BLOCK}|{RE_TEX_BLOCK})[ ]*$")
 _CODE_SPANS = BacktickInlineProcessor(BACKTICK_RE)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
@@ -372,7 +371,7 @@ def _stray_dollars(
     delimiters = {m.delimiters[0] for m in maths} | {m.delimiters[1] - 1 for m in maths}
     dollars = _unescaped_dollars(_mask(masked, ((m.start, m.start + len(m.tex)) for m in maths)))
     # A dollar followed by a digit is a price: by the rule Pandoc and most Markdown math
-    # extensions follow it never closes math, and arithmatex leaves `$5와 $10` as text too.
+    # extensions follow it never closes math (the renderer's `INLINE_MATH` neither).
     stray = {n for n in set(dollars) - delimiters if not masked[n + 1 : n + 2].isdigit()}
     if not stray:
         return []

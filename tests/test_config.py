@@ -274,3 +274,17 @@ def test_the_readme_configuration_table_lists_every_key() -> None:
         row = next(line for line in rows if f"`{option.key}`" in line.split("|")[1])
         assert row.split("|")[2].strip() == ("yes" if option.required else ""), option.key
         assert row.split("|")[3].strip() == ("yes" if option.promise else ""), option.key
+
+
+def test_a_copied_reverse_or_cloze_note_type_id_warns_too(project: Project) -> None:
+    fresh = identity(namespace='"spanish-0123456789abcdef"', **{"notetype-id": 4_000_000_000_001,
+                     "deck-id": 4_000_000_000_002})  # fmt: skip
+    project.write("pyproject.toml", fresh + "cloze-notetype-id = 4786872303782302\n")
+    result = project.cli("check")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "pyproject.toml:10:21: warning: cloze-notetype-id 4786872303782302 belongs to ml-anki's "
+        "example deck (ML 면접 질문): importing one deck would replace the other's card templates "
+        "in learners' collections, and its notes would conflict with the other's instead of "
+        f"updating; {HINT}\n"
+    )

@@ -209,6 +209,8 @@ THIS_REPOSITORY: Mapping[str, object] = {
     "namespace": "ml-interview",
     "notetype-id": 1764374400001,
     "deck-id": 1764374400002,
+    "reverse-notetype-id": 1612353355347037,
+    "cloze-notetype-id": 4786872303782302,
 }
 """The identity of the deck ml-anki ships as its example. Every other deck must differ in each of
 these: authors start from a copy of this repository's pyproject.toml."""
@@ -218,6 +220,8 @@ LINUX_COMMANDS: Mapping[str, object] = {
     "namespace": "linux-commands-3ed16e432ef94c53",
     "notetype-id": 2999283676032039,
     "deck-id": 5972863854196962,
+    "reverse-notetype-id": 1521942465366522,
+    "cloze-notetype-id": 8723204684178674,
 }
 """The identity of `examples/linux-commands/`, which authors copy to start a deck of their own."""
 EXAMPLES = (THIS_REPOSITORY, LINUX_COMMANDS)
@@ -412,8 +416,11 @@ def _unknown_keys(table: Mapping[str, object], places: _Places) -> list[Problem]
 _SHARED = {
     "namespace": "learners who have both decks would see the notes of one overwritten by the "
     "notes of the other with the same ids when they import it",
-    "notetype-id": "importing one deck would replace the other's card templates in learners' "
-    "collections, and its notes would conflict with the other's instead of updating",
+    **{
+        id_key: "importing one deck would replace the other's card templates in learners' "
+        "collections, and its notes would conflict with the other's instead of updating"
+        for id_key, _ in NOTETYPE_KEYS.values()
+    },
     "deck-id": "tools that find decks by id would take one deck for the other",
 }
 """What sharing each part of the identity with another deck does to learners."""
@@ -430,7 +437,7 @@ def identity_warnings(values: Mapping[str, object], places: _Places) -> list[Pro
         if all(values.get(key) == value for key, value in example.items()):
             continue
         for key, consequence in _SHARED.items():
-            if values.get(key) == example.get(key):
+            if values.get(key) is not None and values.get(key) == example.get(key):
                 problems.append(
                     Problem(
                         places.value(_TABLE, key),

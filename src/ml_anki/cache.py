@@ -119,6 +119,18 @@ def key(note: SourceNote, parent: SourceNote | None, media_dir: Path, tag_prefix
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
+_remembered: dict[str, CachedRender] = {}
+"""Renders this process has read or written: a long-running process (`ml-anki watch`) goes to
+SQLite only for notes it has not seen, and keeps the whole cache in memory after one build."""
+_REMEMBERED_MAX = 100_000
+
+
+def _remember(entry_key: str, entry: CachedRender) -> None:
+    if len(_remembered) >= _REMEMBERED_MAX:
+        _remembered.clear()  # far beyond any deck; start over rather than grow without bound
+    _remembered[entry_key] = entry
+
+
 class RenderCache:
     def __init__(self, directory: Path | None) -> None:
         self._db: sqlite3.Connection | None = None
@@ -136,9 +148,15 @@ class RenderCache:
     def get(self, keys: Iterable[str], media_dir: Path) -> dict[str, CachedRender]:
         if self._db is None:
             return {}
-        wanted = list(keys)
         found: dict[str, CachedRender] = {}
         media_root = media_dir.resolve()
+        wanted = []
+        for wanted_key in keys:
+            entry = _remembered.get(wanted_key)
+            if entry is not None and self._media_still_valid(entry.media, media_root):
+                found[wanted_key] = entry
+            else:
+                wanted.append(wanted_key)
         touch_before = time.time() - _TOUCH_AFTER
         try:
             for start in range(0, len(wanted), 500):
@@ -149,6 +167,7 @@ class RenderCache:
                     entry = _decode(value)
                     if entry is not None and self._media_still_valid(entry.media, media_root):
                         found[row_key] = entry
+                        _remember(row_key, entry)
                         if used < touch_before:
                             self._touch.append(row_key)
         except sqlite3.Error:
@@ -160,6 +179,8 @@ class RenderCache:
         """Store new renders, and mark the hits of `get` as used (at most daily: it is a write)."""
         if self._db is None:
             return
+        for entry_key, entry in entries.items():
+            _remember(entry_key, entry)
         now = time.time()
         try:
             with self._db:

@@ -10,6 +10,7 @@ a learner's Anki will hold is decided here, once: `package.write(deck)` only ser
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,7 @@ _BASE91 = (
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def guid(namespace: str, note_id: str) -> str:
     """A note's GUID: from the deck's namespace and the note's id, never from its content, file
     or position, so an edited or moved note is still the same note to Anki.

@@ -17,6 +17,7 @@ Format: JSON with one line per note, sorted by id, so diffs and merges stay read
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -415,6 +416,13 @@ def load(path: Path) -> Lock:
                 f"merge conflict marker in the lock file; keep, for each note, the line with the "
                 f"larger mod, or {_REPAIR}",
             )
+    return _parsed(text, path)
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(text: str, path: Path) -> Lock:
+    # Several stages of one build read the same lock; a long-running process (`ml-anki watch`)
+    # reads it on every rebuild. The Lock is immutable, so one parse serves them all.
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -10,6 +10,7 @@ the bare file names Anki serves them by. Everything is rendered before anything 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -120,6 +121,16 @@ def fill_template(
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=65536)
+def _filled(
+    front_template: str, back_template: str, fields: tuple[tuple[str, str], ...], cloze: int | None
+) -> tuple[str, str]:
+    # A long-running process (`ml-anki watch`) fills again only the cards whose fields changed.
+    values = dict(fields)
+    front = fill_template(front_template, values, cloze=cloze)
+    return front, fill_template(back_template, values, front_side=front, cloze=cloze)
+
+
 def card_sides(deck: Deck) -> tuple[CardSides, ...]:
     """Every card of every note, front and back, in the study guide's order."""
     sides = []
@@ -130,8 +141,7 @@ def card_sides(deck: Deck) -> tuple[CardSides, ...]:
         for card in note.cards:
             template = kind.templates[0 if kind.cloze else card.ord]
             cloze = card.ord + 1 if kind.cloze else None
-            front = fill_template(template.front, fields, cloze=cloze)
-            back = fill_template(template.back, fields, front_side=front, cloze=cloze)
+            front, back = _filled(template.front, template.back, tuple(fields.items()), cloze)
             if kind.cloze:
                 name = f"cloze {card.ord + 1}" if len(note.cards) > 1 else ""
             else:
@@ -268,7 +278,7 @@ def cards_page(config: DeckConfig, sides: Sequence[CardSides], css: str, mathjax
     by_note: dict[str, list[CardSides]] = {}
     for side in sides:
         by_note.setdefault(side.note_id, []).append(side)
-    notes = "\n".join(_note_section(cards, config.strings) for cards in by_note.values())
+    notes = "\n".join(_note_section(tuple(cards), config.strings) for cards in by_note.values())
     return f"""{_head(config, "cards", css, _CARDS_CSS)}
 <script>
 window.MathJax = {json.dumps(MATHJAX_CONFIG)};
@@ -285,7 +295,8 @@ window.MathJax = {json.dumps(MATHJAX_CONFIG)};
 """
 
 
-def _note_section(cards: Sequence[CardSides], text: Strings) -> str:
+@functools.lru_cache(maxsize=65536)  # a long-running `ml-anki watch` redoes changed notes only
+def _note_section(cards: tuple[CardSides, ...], text: Strings) -> str:
     first = cards[0]
     note_id = html.escape(first.note_id)
     if first.where is None:

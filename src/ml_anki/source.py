@@ -7,6 +7,7 @@ optional `##### References` list. Lines inside fenced code are never read as str
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -418,6 +419,13 @@ def _block(lines: list[str], start: int, end: int) -> tuple[str, int]:
     return "\n".join(lines[start:end]), start + 1
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_remembered(text: str, path: Path) -> tuple[SourceFile, tuple[Problem, ...]]:
+    # A long-running process (`ml-anki watch`) parses again only the files that changed.
+    source_file, problems = parse(text, path)
+    return source_file, tuple(problems)
+
+
 def load(cards_dir: Path, locked: Mapping[str, str] | None = None) -> Sources:
     """Read and parse every card file; problems are collected, never raised.
 
@@ -466,7 +474,8 @@ def load(cards_dir: Path, locked: Mapping[str, str] | None = None) -> Sources:
         problems.extend(decode_problems)
         if decode_problems:
             continue
-        source_file, parse_problems = parse(text, path)
+        source_file, remembered_problems = _parse_remembered(text, path)
+        parse_problems = list(remembered_problems)
         files.append(source_file)
         problems.extend(parse_problems)
     problems.extend(_duplicate_ids(files, locked or {}))

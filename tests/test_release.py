@@ -96,6 +96,8 @@ def test_first_release_names_the_project_version_and_writes_everything(project: 
         "- #1 What is ReLU?\n"
         "- #2 Why a bias?\n"
         "- #2-1 What is $b$ in $y = wx + b$?\n"
+        "\n"
+        f"`sample-v1.0.0.apkg` sha256 `{sha256(project.deck)}`\n"
     )
     # A rebuild of the released sources is the release, byte for byte.
     released = sha256(project.deck)
@@ -167,7 +169,8 @@ def test_release_cycle_with_the_official_importer(project: Project, learner: Lea
         assert relu[field] == relu_before[field], field
     assert f'src="{relu_figure}"' in relu["Answer"]
     assert relu_figure in learner.media_files()
-    assert relu.tags == ["sample::basics", "sample::retired"]
+    # Retiring it is its change in v1.1.0: it is found among that release's changes too.
+    assert relu.tags == ["sample::basics", "sample::changed::v1.1.0", "sample::retired"]
     assert learner.col.find_notes("tag:sample::retired") == [relu.id]
     _, back = learner.card_html("1")
     assert '<div class="mla-retired">Retired in v1.1.0 · replaced by #3 What is tanh?</div>' in back
@@ -197,6 +200,8 @@ def test_release_cycle_with_the_official_importer(project: Project, learner: Lea
         "\n"
         "- #1 What is ReLU? (replaced by #3)\n"
         "\n"
+        f"`sample-v1.1.0.apkg` sha256 `{sha256(project.root / 'dist' / 'sample-v1.1.0.apkg')}`\n"
+        "\n"
     )
 
     # The next release still ships the retired note, unchanged, with no v1.0.0 package around.
@@ -211,7 +216,11 @@ def test_release_cycle_with_the_official_importer(project: Project, learner: Lea
         assert late.import_deck(project.root / "dist" / "sample-v1.1.1.apkg").new == [
             "1", "2", "2-1", "3",
         ]  # fmt: skip
-        assert late.notes()["1"].tags == ["sample::basics", "sample::retired"]
+        assert late.notes()["1"].tags == [
+            "sample::basics",
+            "sample::changed::v1.1.0",
+            "sample::retired",
+        ]
     finally:
         late.close()
 
@@ -234,7 +243,11 @@ def test_a_retired_note_that_comes_back_is_restored_for_learners(
     log = learner.import_deck(project.root / "dist" / "sample-v1.2.0.apkg")
     assert (log.new, log.updated) == ([], ["1"])
     relu = learner.notes()["1"]
-    assert (relu["Retired"], relu.tags, relu["Version"]) == ("", ["sample::relu"], "1.2.0")
+    assert (relu["Retired"], relu.tags, relu["Version"]) == (
+        "",
+        ["sample::changed::v1.2.0", "sample::relu"],
+        "1.2.0",
+    )
     assert "retired" not in lock_entry(project, "1")
 
 

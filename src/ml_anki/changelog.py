@@ -20,6 +20,11 @@ the one you have: changed notes are updated in place and keep their review histo
 notes stay in your collection (Anki never deletes them) with a line on the card saying so and
 the tag `{prefix}::retired`: search `tag:{prefix}::retired` to suspend or delete them.
 """
+_SHA256 = re.compile(r"^`[^`]+\.apkg` sha256 `([0-9a-f]{64})`$", re.MULTILINE)
+RELEARN_NOTE = (
+    "Answers corrected in this release: what you memorized was wrong. In Anki, Browse, search "
+    "`tag:{tag}`, select them all and Forget (Reset) them to learn them again."
+)
 _SECTION = re.compile(r"^## v(\d+\.\d+\.\d+)\b.*$", re.MULTILINE)
 
 
@@ -46,6 +51,16 @@ class Section:
     removed: tuple[Entry, ...]
     notetype_changed: bool
     """Templates or CSS changed: every card looks different, though no note changed."""
+    relearn: tuple[Entry, ...] = ()
+    """Changed notes whose answer was corrected (`release --relearn`): learners should relearn
+    them, not just review the new version."""
+    relearn_tag: str = ""
+    """The tag the relearn notes carry, e.g. `ml::relearn::v1.1.0`."""
+    package: str = ""
+    """The released `.apkg`'s file name."""
+    sha256: str = ""
+    """Of the released `.apkg`, so a package built elsewhere (CI, a learner) can be checked
+    against what was released."""
 
 
 def render(section: Section) -> str:
@@ -65,14 +80,35 @@ def render(section: Section) -> str:
         ("Added", section.added),
         ("Changed", section.changed),
         ("Removed", section.removed),
+        ("Relearn", section.relearn),
     ):
         if entries:
             items = "".join(
                 f"- #{e.note_id} {e.question}" + (f" ({e.detail})" if e.detail else "") + "\n"
                 for e in entries
             )
+            if title == "Relearn":
+                items = RELEARN_NOTE.format(tag=section.relearn_tag) + "\n\n" + items
             parts.append(f"### {title}\n\n{items}")
+    if section.sha256:
+        parts.append(f"`{section.package}` sha256 `{section.sha256}`\n")
     return "\n".join(parts)
+
+
+def section_of(text: str, version: str) -> str | None:
+    """The section of `version` ('1.1.0') in a CHANGELOG.md, heading included; None if none."""
+    headings = list(_SECTION.finditer(text))
+    for n, heading in enumerate(headings):
+        if heading.group(1) == version:
+            end = headings[n + 1].start() if n + 1 < len(headings) else len(text)
+            return text[heading.start() : end].rstrip("\n") + "\n"
+    return None
+
+
+def recorded_sha256(section: str) -> str | None:
+    """The package sha256 a section records, None when it records none (older releases)."""
+    found = _SHA256.search(section)
+    return found.group(1) if found else None
 
 
 def with_section(existing: str | None, section: Section, tag_prefix: str) -> str:

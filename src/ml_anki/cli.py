@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
-from .errors import Problem, SourceError
+from .errors import Problem, SourceError, SourceSpan
 from .strings import LANGUAGES
 
 if TYPE_CHECKING:
@@ -292,6 +292,12 @@ def diff(settings: Settings, old: Path, new: Path | None) -> None:
     "keep its review history). Repeatable.",
 )  # fmt: skip
 @click.option(
+    "--relearn", multiple=True, metavar="IDS",
+    help="Notes this release corrects (their old answer was wrong): tagged "
+    "<tag-prefix>::relearn::v<version> and listed in the changelog and deck description, so "
+    "learners relearn them. Comma-separated, repeatable, e.g. 7,12-3.",
+)  # fmt: skip
+@click.option(
     "--previous", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
     help="The last release's .apkg, read only for the fields of notes that left the cards "
     "(default: <out>/<slug>-v<last version>.apkg).",
@@ -307,6 +313,7 @@ def release(
     bump: str | None,
     replacements: tuple[str, ...],
     reworded: tuple[str, ...],
+    relearn: tuple[str, ...],
     previous: Path | None,
 ) -> None:
     """Release the next version of the deck: BUMP is major, minor or patch.
@@ -327,6 +334,7 @@ def release(
     \b
     Example:
       $ ml-anki release minor --replaced-by 7=12-5
+      $ ml-anki release patch --relearn 7,12-3
     """
     from typing import cast
 
@@ -348,6 +356,12 @@ def release(
             cast("Bump | None", bump),
             replaced_by=pairs,
             reworded=frozenset(note_id.lstrip("#") for note_id in reworded),
+            relearn=frozenset(
+                note_id.strip().lstrip("#")
+                for item in relearn
+                for note_id in item.split(",")
+                if note_id.strip()
+            ),
             previous_package=previous,
             progress=progress,
         )
@@ -377,6 +391,63 @@ def release(
             "retire notes):"
         )
         click.echo(f'  git add {paths} && git commit -m "Release v{version}" && git tag v{version}')
+
+
+@main.command("release-notes")
+@click.argument("version")
+@click.option(
+    "--verify", type=click.Path(path_type=Path, dir_okay=False, exists=True), metavar="PATH",
+    help="Also check that PATH's sha256 is the one the release recorded: exit 1 when it differs.",
+)  # fmt: skip
+@_reports_source_errors
+def release_notes(version: str, verify: Path | None) -> None:
+    """Print VERSION's CHANGELOG.md section (v1.1.0 or 1.1.0), e.g. as a release's text.
+
+    \b
+    With --verify PATH, first checks that PATH is the package that release
+    wrote (the sha256 its section records), so a package built elsewhere,
+    e.g. by CI from the release's tag, is published only when it is
+    byte-identical.
+
+    \b
+    Example:
+      $ ml-anki release-notes v1.1.0 --verify dist/ml-interview-v1.1.0.apkg
+    """
+    import hashlib
+
+    from . import changelog
+    from .errors import BadArgument
+    from .files import read_text
+    from .release import CHANGELOG
+
+    config = _config(None, None)
+    path = config.root / CHANGELOG
+    wanted = version.removeprefix("v")
+    section = changelog.section_of(read_text(path), wanted) if path.is_file() else None
+    if section is None:
+        raise BadArgument(SourceSpan(path), f"no section for v{wanted}; name a released version")
+    if verify is not None:
+        recorded = changelog.recorded_sha256(section)
+        if recorded is None:
+            raise BadArgument(
+                SourceSpan(path),
+                f"the v{wanted} section records no package sha256 (released before ml-anki "
+                "recorded it), so there is nothing to verify against",
+            )
+        actual = hashlib.sha256(verify.read_bytes()).hexdigest()
+        if actual != recorded:
+            raise SourceError(
+                [
+                    Problem(
+                        SourceSpan(verify),
+                        "error",
+                        f"sha256 {actual} is not the {recorded} that v{wanted} recorded in "
+                        f"{CHANGELOG}: this is not the released package",
+                    )
+                ],
+                summary="",
+            )
+    click.echo(section, nl=False)
 
 
 _CARDS_HELP = "Directory of card Markdown files (default: [tool.ml-anki] cards, 'cards/')."

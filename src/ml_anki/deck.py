@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from . import notetype
 from .errors import SourceSpan
-from .lock import UNRELEASED, Lock, natural_key
+from .lock import UNRELEASED, Lock, LockedNote, natural_key, version_key
 from .render import card_ords
 
 if TYPE_CHECKING:
@@ -166,6 +166,30 @@ def retired_ids(rendered: Sequence[RenderedNote], lock: Lock) -> list[str]:
     return sorted(retired, key=natural_key)
 
 
+def release_tags(prefix: str, lock: Lock, entry: LockedNote) -> tuple[str, ...]:
+    """`<prefix>::changed::v<version>` of the release that last changed the note, and
+    `<prefix>::relearn::v<version>` when that release corrected it.
+
+    Decided here, not in the note's content: the lock's version already says when the note last
+    changed, so the tag never moves a note's hash or mod, and an untouched note is not re-imported.
+    A change not released yet carries no changed tag (no release made it; the version it will
+    get is unknown until `release`), nor do notes last changed before `lock.tagged_since`.
+    """
+    if entry.version == UNRELEASED or lock.tagged_since is None:
+        return ()
+    if version_key(entry.version) < version_key(lock.tagged_since):
+        return ()
+    tags: tuple[str, ...] = (f"{prefix}::changed::v{entry.version}",)
+    if entry.relearn == entry.version:
+        tags += (f"{prefix}::relearn::v{entry.version}",)
+    return tags
+
+
+def _without_release_tags(prefix: str, tags: tuple[str, ...]) -> tuple[str, ...]:
+    marks = (f"{prefix}::changed::", f"{prefix}::relearn::")
+    return tuple(t for t in tags if not t.startswith(marks))
+
+
 def shown_version(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> str:
     """`[project] version`, or `<version>+dev` for a build between releases (not a release)."""
     return lock.shown_version(config.version, {n.id for n in rendered})
@@ -231,7 +255,7 @@ def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> 
                 mod=locked.mod,
                 notetype_id=kinds[note.kind].id,
                 fields=tuple(values[f.role] for f in spec.fields),
-                tags=note.tags,
+                tags=note.tags + release_tags(config.tag_prefix, lock, locked),
                 retired=False,
                 cards=cards(note.id, note.card_ords),
                 where=note.where,
@@ -251,7 +275,8 @@ def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> 
                 mod=entry.mod,
                 notetype_id=kinds[entry.kind].id,
                 fields=tuple(retirement.fields.get(name, "") for name in spec.field_names),
-                tags=retirement.tags,
+                tags=_without_release_tags(config.tag_prefix, retirement.tags)
+                + release_tags(config.tag_prefix, lock, entry),
                 retired=True,
                 cards=cards(
                     note_id,
@@ -315,6 +340,14 @@ def description(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock
             news[_WHATS_NEW_SHOWN:] = [f"<li>{html.escape(more)}</li>"]
         whats_new = html.escape(text.whats_new.format(version=shown))
         lines.append(f"{whats_new}<ul>{''.join(news)}</ul>")
+    # Never cut: a corrected answer a learner does not hear about stays wrong in their memory.
+    relearn = [(i, q) for i, q in changed if lock.notes[i].relearn == shown]
+    if relearn:
+        heading = html.escape(
+            text.relearn.format(version=shown, tag=f"{config.tag_prefix}::relearn::v{shown}")
+        )
+        items = "".join(f"<li>#{note_id} {question}</li>" for note_id, question in relearn)
+        lines.append(f"{heading}<ul>{items}</ul>")
     return "<br>".join(lines)
 
 

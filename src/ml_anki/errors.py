@@ -103,6 +103,16 @@ class UnreadablePackage(UnreadableFile):
     exit_code = 2
 
 
+class BadArgument(SourceError):
+    """An argument naming what is not there (e.g. a version the changelog has no section for):
+    one line, exit 2, as for any unusable command line."""
+
+    exit_code = 2
+
+    def __init__(self, where: SourceSpan | None, message: str) -> None:
+        super().__init__([Problem(where, "error", message)], summary="")
+
+
 class OutputError(SourceError):
     """An output could not be written (no such directory, no permission, a full disk). Writes
     go to a temporary file renamed into place, so the previous file is untouched."""

@@ -74,6 +74,9 @@ class LockedNote:
     cards: Mapping[int, int] = field(default_factory=dict)
     """Card ord → card id for the cards after the first (whose id is the note id), drawn once
     when the card first appeared, so every card keeps its id, and its review history, for ever."""
+    relearn: str | None = None
+    """The release that corrected this note's answer (`release --relearn`): learners should
+    relearn it. Kept only while `version` is that release; a later change clears it."""
 
     @property
     def first_version(self) -> str:
@@ -110,6 +113,10 @@ class Lock:
     """The version the last `ml-anki release` shipped; None before the first release."""
     notetypes: Mapping[Kind, LockedNoteType] = field(default_factory=dict)
     """The other note types (reverse, cloze), once a note used them."""
+    tagged_since: str | None = None
+    """The first release whose changed notes carry `<tag-prefix>::changed::v…`. Notes last
+    changed before it shipped without that tag, and keep shipping without it, so a rebuild of an
+    older release's sources gives that release's package byte for byte."""
 
     def notetype_of(self, kind: Kind) -> LockedNoteType | None:
         return self.notetype if kind == "qa" else self.notetypes.get(kind)
@@ -271,7 +278,7 @@ class Lock:
             removed=tuple(removed),
             notetype_changed=changed_types,
         )
-        return Lock(qa_type, notes, self.released, types), changes
+        return Lock(qa_type, notes, self.released, types, self.tagged_since), changes
 
     def dumps(self) -> str:
         lines = ["{", f'  "format": {FORMAT},']
@@ -290,6 +297,8 @@ class Lock:
             lines.append(f'  "notetypes": {_compact(others)},')
         if self.released is not None:
             lines.append(f'  "released": {_compact(self.released)},')
+        if self.tagged_since is not None:
+            lines.append(f'  "tagged_since": {_compact(self.tagged_since)},')
         lines.append('  "notes": {')
         ids = sorted(self.notes, key=natural_key)
         for n, note_id in enumerate(ids):
@@ -305,6 +314,8 @@ class Lock:
                 record["since"] = entry.since
             if entry.kind != "qa":
                 record["type"] = entry.kind
+            if entry.relearn is not None:
+                record["relearn"] = entry.relearn
             if entry.cards:
                 record["cards"] = {str(o): i for o, i in sorted(entry.cards.items())}
             if entry.retired is not None:
@@ -500,6 +511,7 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                 question=_typed(raw["question"], str),
                 since=_version(raw["since"]) if "since" in raw else None,
                 retired=_retirement(raw["retired"]) if "retired" in raw else None,
+                relearn=_version(raw["relearn"]) if "relearn" in raw else None,
                 kind=_kind(raw.get("type", "qa")),
                 cards={
                     int(_typed(o, str)): _typed(i, int)
@@ -515,11 +527,24 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                     SourceSpan(path, line, 1),
                     "error",
                     f"damaged entry for note #{note_id} (needs added, hash, mod, question, "
-                    "version; since, retired, type (qa, reverse, cloze) and cards (ord → id) are "
+                    "version; since, retired, relearn, type (qa, reverse, cloze) and cards (ord → id) are "
                     f"optional); {_REPAIR}",
                 )
             )
-    return Lock(notetype, notes, released, others)
+    tagged_since = data.get("tagged_since")
+    if tagged_since is not None and not (
+        isinstance(tagged_since, str) and _VERSION.fullmatch(tagged_since)
+    ):
+        problems.append(
+            Problem(
+                SourceSpan(path, _line_of(path, '"tagged_since"'), 1),
+                "error",
+                f'"tagged_since" must be a released version, like "1.2.0", got {tagged_since!r}; '
+                "restore it from the last release's lock in git",
+            )
+        )
+        tagged_since = None
+    return Lock(notetype, notes, released, others, tagged_since)
 
 
 def _locked_notetype(raw: Any) -> LockedNoteType:

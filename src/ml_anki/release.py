@@ -14,6 +14,7 @@ learner who imported the previous release late still gets all of this one.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Collection, Mapping
@@ -70,6 +71,7 @@ def release(
     *,
     replaced_by: Mapping[str, str] | None = None,
     reworded: Collection[str] = (),
+    relearn: Collection[str] = (),
     previous_package: Path | None = None,
     progress: Progress | None = None,
 ) -> ReleaseResult:
@@ -94,12 +96,12 @@ def release(
     problems = _reused_ids(old, rendered, reworded) + _bad_replacements(
         replaced_by, retiring, rendered
     )
-    if problems:
-        raise SourceError(problems)
-
     pending = sorted(
         (i for i in rendered if not old.is_released(stamped.notes[i].version)), key=natural_key
     )
+    problems += _bad_relearn(old, relearn, pending, rendered)
+    if problems:
+        raise SourceError(problems)
     types = {kind: t for kind in KINDS if (t := stamped.notetype_of(kind)) is not None}
     notetype_pending = any(not old.is_released(t.version) for t in types.values())
     if old.released is not None and not (pending or retiring or notetype_pending):
@@ -130,6 +132,7 @@ def release(
                 # The edit already got a mod above the released one; the release time is later.
                 mod=max(config.run.now, entry.mod),
                 question=rendered[note_id].question_text,
+                relearn=version if note_id in relearn else None,
             )
         else:
             notes[note_id] = entry
@@ -141,14 +144,18 @@ def release(
         for kind, t in types.items()
     }
     qa_type = types.pop("qa", None)
-    released = Lock(qa_type, notes, released=version, notetypes=types)
+    # From this release on, every note it changes carries the changed tag (see Lock.tagged_since).
+    tagged_since = old.tagged_since or version
+    released = Lock(qa_type, notes, version, types, tagged_since)
 
-    section = _section(
-        config, old, released, rendered, pending, retirements, reworded, notetype_pending
-    )
     released_config = replace(config, version=version)
     with scratch_space():
         apkg_bytes = package.write(deck_mod.decide(released_config, checked.rendered, released))
+    section = replace(
+        _section(config, old, released, rendered, pending, retirements, reworded, notetype_pending),
+        package=config.package_file(version).name,
+        sha256=hashlib.sha256(apkg_bytes).hexdigest(),
+    )
     changelog_path = config.root / CHANGELOG
     existing = read_text(changelog_path) if changelog_path.is_file() else None
     changelog_text = changelog.with_section(existing, section, config.tag_prefix)
@@ -203,6 +210,40 @@ def _reused_ids(
                     f"rewords the same question, release with --reworded {note_id}",
                 )
             )
+    return problems
+
+
+def _bad_relearn(
+    old: Lock, relearn: Collection[str], pending: list[str], rendered: Mapping[str, RenderedNote]
+) -> list[Problem]:
+    """Relearning is for an answer learners memorized and this release corrects: a released
+    note this release changes."""
+    changed = {
+        i
+        for i in pending
+        if (e := old.notes.get(i)) is not None
+        and e.retired is None
+        and old.is_released(e.first_version)
+    }
+    problems = []
+    for note_id in sorted(relearn, key=natural_key):
+        if note_id in changed:
+            continue
+        if note_id not in rendered:
+            why = "is not in the cards"
+        elif note_id in pending:
+            why = "is new in this release: learners have nothing to relearn"
+        else:
+            why = "did not change since the last release: edit its answer first"
+        listed = ", ".join(f"#{i}" for i in sorted(changed, key=natural_key)) or "none"
+        problems.append(
+            Problem(
+                rendered[note_id].where if note_id in rendered else None,
+                "error",
+                f"--relearn {note_id}: #{note_id} {why} (released notes this release "
+                f"changes: {listed})",
+            )
+        )
     return problems
 
 
@@ -334,6 +375,11 @@ def _section(
                 "question reworded" if note_id in reworded and before.question != question else ""
             )
             changed.append(changelog.Entry(note_id, question, detail))
+    relearn = tuple(
+        changelog.Entry(note_id, rendered[note_id].question_text)
+        for note_id in pending
+        if released.notes[note_id].relearn == released.released
+    )
     removed = []
     for note_id, entry in retirements.items():
         assert entry.retired is not None
@@ -348,6 +394,8 @@ def _section(
         changed=tuple(changed),
         removed=tuple(sorted(removed, key=lambda e: natural_key(e.note_id))),
         notetype_changed=notetype_changed and old.released is not None,
+        relearn=relearn,
+        relearn_tag=f"{config.tag_prefix}::relearn::v{released.released}",
     )
 
 

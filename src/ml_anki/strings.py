@@ -31,6 +31,9 @@ class Strings:
     """Deck description: label of a note changed in this version."""
     removed: str
     """Deck description: label of a note retired in this version."""
+    relearn: str
+    """Deck description, heading of the notes whose answer `{version}` corrected (to relearn),
+    with `{tag}`, the tag that finds them."""
     more: str
     """Deck description: the last item when the list is cut, `{n}` more changes."""
     retired_line: str
@@ -67,6 +70,7 @@ TABLES: dict[str, Strings] = {
         added="added",
         changed="changed",
         removed="retired",
+        relearn="Corrected in v{version}, relearn these (tag:{tag}, then Forget):",
         more="and {n} more",
         retired_line="Retired in v{version}",
         replaced_by=" · replaced by #{id} {question}",
@@ -88,6 +92,7 @@ TABLES: dict[str, Strings] = {
         added="추가",
         changed="수정",
         removed="폐기",
+        relearn="v{version}에서 답이 수정됨, 다시 학습하세요 (tag:{tag} 검색 후 Forget):",
         more="외 {n}개",
         retired_line="v{version}에서 폐기됨",
         replaced_by=" · 대체: #{id} {question}",

@@ -31,7 +31,13 @@ def test_import_over_a_release_tags_its_changes_and_its_corrections(
     assert before["1"] == ["sample::basics", "sample::changed::v1.0.0"]
 
     project.write("cards/01-basics.md", correct_2_1_and_edit_2())
-    release(project, "minor", "--relearn", "#2-1", now=V2)
+    out = release(project, "minor", "--relearn", "#2-1", "-v", now=V2)
+    assert out.splitlines()[:4] == [
+        "Released v1.1.0 (after v1.0.0): 3 notes, 0 added, 2 changed, 0 removed, 1 to relearn",
+        "  ~ #2  Why a bias?",
+        "  ~ #2-1  What is $b$ in $y = wx + b$?",
+        "  ! #2-1  What is $b$ in $y = wx + b$?",
+    ]
     v2 = project.root / "dist" / "sample-v1.1.0.apkg"
     assert lock_entry(project, "2-1")["relearn"] == "1.1.0"
     assert "relearn" not in lock_entry(project, "2")

@@ -375,11 +375,18 @@ def release(
             f"{click.style(str(len(section.changed)), fg='yellow')} changed, "
             f"{click.style(str(len(section.removed)), fg='red')} removed"
         )
+        if section.relearn:
+            summary += f", {len(section.relearn)} to relearn"
         if section.notetype_changed:
             summary += " · note type (templates/CSS) updated"
         click.echo(summary)
     if settings.verbosity > 0:
-        changes = (("+", section.added), ("~", section.changed), ("-", section.removed))
+        changes = (
+            ("+", section.added),
+            ("~", section.changed),
+            ("-", section.removed),
+            ("!", section.relearn),
+        )
         for label, entries in changes:
             for entry in entries:
                 click.echo(f"  {label} #{entry.note_id}  {entry.question}")

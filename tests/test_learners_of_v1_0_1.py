@@ -1,14 +1,18 @@
 """Nothing changes for learners of the released deck: v1.0.1's sources, built by this code.
 
-`tests/fixtures/v1.0.1/` holds v1.0.1's own cards, media, lock and the package built at its
-commit (637eee3), so this proof does not move while the cards in `cards/` are edited. The note
-type's templates and CSS are v1.0.1's too, read from its package, as they are inputs like the
-cards: the last test proves that today's note type reaches those learners with a newer mod.
+`tests/fixtures/v1.0.1/` holds v1.0.1's own cards, media, lock and note type (templates and CSS,
+as its package had them), so this proof does not move while `cards/` and the note type are
+edited, and `released.json` what its package was (built at commit 637eee3): a hash of its zip
+entries, its GUIDs and its note type's id and mod. The package itself is not kept: the sources
+rebuild it, and the hash proves the rebuild is byte for byte what learners imported. The last
+test proves that today's note type reaches those learners with a newer mod.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -21,9 +25,18 @@ from ml_anki import apkg, notetype
 from ml_anki.cli import main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v1.0.1"
-RELEASED = FIXTURE / "ml-interview-v1.0.1.apkg"
+RELEASED = json.loads((FIXTURE / "released.json").read_text(encoding="utf-8"))
 RELEASED_AT = 1_764_400_000
 """After every mod in the v1.0.1 lock; any later time would do."""
+V1_0_1_LOOK = notetype.NoteTypeLook(
+    (
+        (
+            (FIXTURE / "notetype" / "front.html").read_text(encoding="utf-8"),
+            (FIXTURE / "notetype" / "back.html").read_text(encoding="utf-8"),
+        ),
+    ),
+    (FIXTURE / "notetype" / "card.css").read_text(encoding="utf-8"),
+)
 
 
 @pytest.fixture
@@ -40,11 +53,21 @@ def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def v1_0_1(sources: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """v1.0.1's sources with v1.0.1's note type (templates and CSS), as its package has it."""
-    (released,) = apkg.read(RELEASED).notetypes
-    look = notetype.NoteTypeLook(tuple((t.front, t.back) for t in released.templates), released.css)
-    monkeypatch.setattr(notetype, "look", lambda kind="qa": look)
+    """v1.0.1's sources with v1.0.1's note type (templates and CSS)."""
+    monkeypatch.setattr(notetype, "look", lambda kind="qa": V1_0_1_LOOK)
     return sources
+
+
+@pytest.fixture
+def released(sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The v1.0.1 package learners imported, rebuilt from its sources and proven identical."""
+    with monkeypatch.context() as patch:
+        patch.setattr(notetype, "look", lambda kind="qa": V1_0_1_LOOK)
+        built = build(sources)
+    assert entries_sha256(built) == RELEASED["entries_sha256"], "v1.0.1 no longer rebuilds"
+    package = tmp_path / RELEASED["package"]
+    shutil.move(built, package)
+    return package
 
 
 def build(root: Path) -> Path:
@@ -53,17 +76,22 @@ def build(root: Path) -> Path:
     return root / result.stdout.strip().splitlines()[-1]
 
 
-def entries(package: Path) -> dict[str, bytes]:
-    """The package's zip entries, the collection without the SQLite library's version stamp
-    (its header records which SQLite wrote it: bytes 92–99)."""
+def entries_sha256(package: Path) -> str:
+    """A hash of the package's zip entries, the collection without the SQLite library's version
+    stamp (its header records which SQLite wrote it: bytes 92–99)."""
     with zipfile.ZipFile(io.BytesIO(package.read_bytes())) as archive:
         found = {info.filename: archive.read(info) for info in archive.infolist()}
         dates = {info.date_time for info in archive.infolist()}
+    assert dates == {(1980, 1, 1, 0, 0, 0)}
     collection = bytearray(found["collection.anki2"])
     collection[92:100] = bytes(8)
     found["collection.anki2"] = bytes(collection)
-    assert dates == {(1980, 1, 1, 0, 0, 0)}
-    return found
+    digest = hashlib.sha256()
+    for name in sorted(found):
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(found[name]).digest())
+    return digest.hexdigest()
 
 
 def test_the_released_sources_build_the_released_package(v1_0_1: Path) -> None:
@@ -71,15 +99,14 @@ def test_the_released_sources_build_the_released_package(v1_0_1: Path) -> None:
     built = build(v1_0_1)
     assert built == v1_0_1 / "dist" / "ml-interview-v1.0.1.apkg"
     assert (v1_0_1 / "ml-anki.lock").read_text() == lock, "the lock is untouched"
-    assert entries(built) == entries(RELEASED)
-    # The deck value read back from both packages is the same value.
-    assert apkg.read(built) == apkg.read(RELEASED)
+    assert entries_sha256(built) == RELEASED["entries_sha256"]
+    assert [n.guid for n in apkg.read(built).notes] == RELEASED["guids"]
 
 
 def test_importing_over_v1_0_1_updates_no_note_and_creates_none(
-    v1_0_1: Path, learner: Learner
+    released: Path, v1_0_1: Path, learner: Learner
 ) -> None:
-    first = learner.import_deck(RELEASED)
+    first = learner.import_deck(released)
     assert len(first.new) == 46
     card_ids = sorted(learner.col.db.list("select id from cards"))
     model_before = learner.col.models.get(1764374400001)
@@ -92,30 +119,29 @@ def test_importing_over_v1_0_1_updates_no_note_and_creates_none(
     models = [(m.id, m.name) for m in learner.col.models.all_names_and_ids()]
     assert [m for m in models if m[1].startswith("ml-anki")] == [(1764374400001, "ml-anki Q&A")]
 
-    released, rebuilt = apkg.read(RELEASED), apkg.read(v1_0_1 / "dist" / RELEASED.name)
-    assert [n.guid for n in rebuilt.notes] == [n.guid for n in released.notes]
-    (released_type,) = released.notetypes
+    rebuilt = apkg.read(v1_0_1 / "dist" / RELEASED["package"])
+    assert [n.guid for n in rebuilt.notes] == RELEASED["guids"]
+    (released_type,) = apkg.read(released).notetypes
     (rebuilt_type,) = rebuilt.notetypes
-    assert rebuilt_type.id == released_type.id == 1764374400001
+    assert rebuilt_type.id == released_type.id == RELEASED["notetype"]["id"] == 1764374400001
     assert rebuilt_type.fields == released_type.fields
     assert [f.id for f in rebuilt_type.fields] == list(range(920_001, 920_010))
     assert [(t.name, t.id) for t in rebuilt_type.templates] == [("Question → Answer", 930_001)]
 
 
 def test_learners_of_v1_0_1_get_todays_note_type_and_keep_their_cards(
-    sources: Path, learner: Learner
+    released: Path, sources: Path, learner: Learner
 ) -> None:
     """The note type changed after v1.0.1 (CSS for touch screens): its fingerprint gives it a
     newer mod, so Anki's importer applies it, and only it."""
-    learner.import_deck(RELEASED)
+    learner.import_deck(released)
     card_ids = sorted(learner.col.db.list("select id from cards"))
-    (released,) = apkg.read(RELEASED).notetypes
-    assert notetype.look().css != released.css
+    assert notetype.look().css != V1_0_1_LOOK.css
 
     log = learner.import_deck(build(sources))
     assert (log.new, log.updated, log.conflicting) == ([], [], [])
-    model = learner.col.models.get(released.id)
+    model = learner.col.models.get(RELEASED["notetype"]["id"])
     assert model is not None
     assert model["css"] == notetype.look().css
-    assert model["mod"] > released.mod
+    assert model["mod"] > RELEASED["notetype"]["mod"]
     assert sorted(learner.col.db.list("select id from cards")) == card_ids

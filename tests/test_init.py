@@ -224,3 +224,35 @@ def test_a_new_deck_and_this_repositorys_deck_never_touch_each_other(
         assert learner.col.db.scalar("select count() from revlog") == 1
     finally:
         learner.close()
+
+
+def test_the_installed_command_as_a_new_author_types_it(tmp_path: Path) -> None:
+    """The console script pip installs, typed as in a shell: init, check and build on another
+    folder with -C, and init refusing to overwrite, each with its exit status."""
+    import shutil
+    import subprocess
+    import sys
+
+    script = shutil.which("ml-anki", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the ml-anki console script is not installed next to this Python")
+
+    def shell(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [script, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env={"PATH": str(Path(sys.executable).parent), "SOURCE_DATE_EPOCH": "1800000000",
+                 "ML_ANKI_CACHE_DIR": str(tmp_path / "cache")},
+        )  # fmt: skip
+
+    created = shell("init", "verbs", "--name", "Spanish verbs")
+    assert created.returncode == 0, created.stderr
+    assert "Created the deck 'Spanish verbs' in verbs/" in created.stdout
+    checked = shell("-C", "verbs", "check")
+    assert checked.returncode == 0, checked.stderr
+    built = shell("-C", "verbs", "-q", "build")
+    assert (built.returncode, built.stderr) == (0, "")
+    assert built.stdout.strip().endswith(".apkg")
+    assert (tmp_path / "verbs" / built.stdout.strip()).is_file()
+    again = shell("init", "verbs", "--name", "Spanish verbs")
+    assert again.returncode == 1
+    assert "Traceback" not in again.stderr and "verbs/pyproject.toml" in again.stderr

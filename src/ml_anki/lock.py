@@ -399,6 +399,24 @@ def _compact(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
 
 
+def _released_version(
+    data: dict[str, Any], key: str, meaning: str, path: Path, problems: list[Problem]
+) -> str | None:
+    """`data[key]`, a version like "1.2.0" when present; a problem at its line otherwise."""
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and _VERSION.fullmatch(value)):
+        return value
+    problems.append(
+        Problem(
+            SourceSpan(path, _line_of(path, f'"{key}"'), 1),
+            "error",
+            f'"{key}" must be {meaning}, like "1.2.0", got {value!r}; '
+            "restore it from the last release's lock in git",
+        )
+    )
+    return None
+
+
 def _line_of(path: Path, needle: str) -> int:
     try:
         for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
@@ -489,17 +507,7 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
     if not isinstance(raw_notes, dict):
         problems.append(Problem(where, "error", f'"notes" must be an object; {_REPAIR}'))
         return Lock(notetype, notetypes=others)
-    released = data.get("released")
-    if released is not None and not (isinstance(released, str) and _VERSION.fullmatch(released)):
-        problems.append(
-            Problem(
-                SourceSpan(path, _line_of(path, '"released"'), 1),
-                "error",
-                f'"released" must be the last released version, like "1.2.0", got {released!r}; '
-                "restore it from the last release's lock in git",
-            )
-        )
-        released = None
+    released = _released_version(data, "released", "the last released version", path, problems)
     lines = text.split("\n")
     for note_id, raw in raw_notes.items():
         try:
@@ -531,19 +539,7 @@ def _from_json(data: Any, path: Path, text: str, problems: list[Problem]) -> Loc
                     f"optional); {_REPAIR}",
                 )
             )
-    tagged_since = data.get("tagged_since")
-    if tagged_since is not None and not (
-        isinstance(tagged_since, str) and _VERSION.fullmatch(tagged_since)
-    ):
-        problems.append(
-            Problem(
-                SourceSpan(path, _line_of(path, '"tagged_since"'), 1),
-                "error",
-                f'"tagged_since" must be a released version, like "1.2.0", got {tagged_since!r}; '
-                "restore it from the last release's lock in git",
-            )
-        )
-        tagged_since = None
+    tagged_since = _released_version(data, "tagged_since", "a released version", path, problems)
     return Lock(notetype, notes, released, others, tagged_since)
 
 

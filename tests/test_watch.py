@@ -102,6 +102,7 @@ def test_edit_break_fix_and_ctrl_c(project: Project, watching: Watching) -> None
     assert printed and all(line in error_page for line in printed)
     assert re.search(r"cards/01-basics\.md:\d+:\d+: error: ", error_page)
     assert "What is ReLU?" not in error_page
+    assert '<html lang="en">' in error_page, "in the deck's language, like the cards page"
 
     save_like_an_editor(card, BASICS)
     status = watching.wait_for_generation(3)

@@ -230,8 +230,8 @@ def _title(config: DeckConfig) -> str:
     return html.escape(f"{config.deck_name} v{config.version}")
 
 
-def _head(config: DeckConfig, page: str, *styles: str) -> str:
-    """The start of a preview page, up to its open `<head>`'s styles."""
+def page_head(config: DeckConfig, page: str, *styles: str) -> str:
+    """The start of a preview page (also `watch`'s error page), up to its open `<head>`'s styles."""
     style_tags = "\n".join(f"<style>\n{css}\n</style>" for css in styles)
     return f"""<!doctype html>
 <html lang="{html.escape(config.strings.html_lang)}">
@@ -252,7 +252,7 @@ def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
     text = config.strings
     phone = text.preview_phone.format(px=PHONE_WIDTH)
     notes = len({s.note_id for s in sides})
-    return f"""{_head(config, "preview", _INDEX_CSS)}
+    return f"""{page_head(config, "preview", _INDEX_CSS)}
 </head>
 <body>
 <header class="bar">
@@ -279,7 +279,7 @@ def cards_page(config: DeckConfig, sides: Sequence[CardSides], css: str, mathjax
     for side in sides:
         by_note.setdefault(side.note_id, []).append(side)
     notes = "\n".join(_note_section(tuple(cards), config.strings) for cards in by_note.values())
-    return f"""{_head(config, "cards", css, _CARDS_CSS)}
+    return f"""{page_head(config, "cards", css, _CARDS_CSS)}
 <script>
 window.MathJax = {json.dumps(MATHJAX_CONFIG)};
 </script>

@@ -157,26 +157,21 @@ class LivePreview:
         return self.last.generation if self.last is not None else 0
 
 
+_ERROR_CSS = """\
+body { margin: 0; padding: 1rem 1.25rem; background: #fff8f8; color: #1f2328;
+  font: 14px/1.5 -apple-system, BlinkMacSystemFont, "Segoe UI", "Noto Sans KR", sans-serif; }
+h1 { font-size: 1.1rem; color: #b42318; margin: 0 0 0.5rem; }
+pre { white-space: pre-wrap; word-break: break-word; padding: 0.75rem; background: #fff;
+  border: 1px solid #f1c0c0; border-radius: 6px; font: 13px/1.5 ui-monospace, Menlo, monospace; }
+"""
+
+
 def error_page(config: DeckConfig, rebuild: Rebuild) -> str:
     """The problems as `check` prints them, in place of the cards, until they are fixed."""
     lines = "\n".join(html.escape(str(p)) for p in rebuild.problems)
     errors = sum(p.severity == "error" for p in rebuild.problems)
     summary = f"ml-anki: {errors} error{'s' if errors != 1 else ''}; nothing was written"
-    title = html.escape(f"{config.deck_name} · errors")
-    return f"""<!doctype html>
-<html lang="ko">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="ml-anki watch">
-<title>{title}</title>
-<style>
-body {{ margin: 0; padding: 1rem 1.25rem; background: #fff8f8; color: #1f2328;
-  font: 14px/1.5 -apple-system, BlinkMacSystemFont, "Segoe UI", "Noto Sans KR", sans-serif; }}
-h1 {{ font-size: 1.1rem; color: #b42318; margin: 0 0 0.5rem; }}
-pre {{ white-space: pre-wrap; word-break: break-word; padding: 0.75rem; background: #fff;
-  border: 1px solid #f1c0c0; border-radius: 6px; font: 13px/1.5 ui-monospace, Menlo, monospace; }}
-</style>
+    return f"""{preview.page_head(config, "errors", _ERROR_CSS)}
 </head>
 <body>
 <h1>The cards have errors: nothing new is shown until they are fixed</h1>

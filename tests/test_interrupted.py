@@ -21,7 +21,31 @@ from conftest import BASICS, Project
 NOW = "1800000000"
 
 
-def run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+KILLED_AFTER = """\
+import os, signal, sys
+from ml_anki import files
+from ml_anki.cli import main
+
+limit, written, write = int(sys.argv[1]), 0, files._write
+
+def write_until_killed(fd, data):
+    # As `kill -9` would: the process dies with no chance to clean up.
+    global written
+    if written + len(data) > limit:
+        write(fd, data[: limit - written])
+        os.kill(os.getpid(), signal.SIGKILL)
+    write(fd, data)
+    written += len(data)
+
+files._write = write_until_killed
+main(sys.argv[2:], prog_name="ml-anki")
+"""
+"""Runs ml-anki in a process that kills itself once N bytes of output files are written."""
+
+
+def run(
+    root: Path, *args: str, kill_after: int | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
         "SOURCE_DATE_EPOCH": NOW,
@@ -29,7 +53,9 @@ def run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         **env,
     }
     return subprocess.run(
-        [sys.executable, "-m", "ml_anki", *args],
+        [sys.executable, "-m", "ml_anki", *args]
+        if kill_after is None
+        else [sys.executable, "-c", KILLED_AFTER, str(kill_after), *args],
         cwd=root,
         env=environment,
         capture_output=True,
@@ -64,7 +90,7 @@ def test_a_build_killed_at_any_point_loses_nothing(project: Project, tmp_path: P
     for kill_after in kill_points:
         attempt = tmp_path / f"killed-{kill_after}"
         shutil.copytree(project.root, attempt)
-        killed = run(attempt, "build", ML_ANKI_TEST_KILL_AFTER_BYTES=str(kill_after))
+        killed = run(attempt, "build", kill_after=kill_after)
         assert killed.returncode == -signal.SIGKILL, (kill_after, killed.stderr)
         left = outputs(attempt)
         # The deck is the previous one; the lock is the previous one or the new one, whole.

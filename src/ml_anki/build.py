@@ -21,6 +21,7 @@ from .config import INIT_HINT, NOTETYPE_KEYS, DeckConfig
 from .errors import Problem, SourceError, has_errors
 from .files import atomic_write, read_input, scratch_space
 from .lint import rules
+from .memo import Memo
 from .notetype import KINDS
 from .render import RenderedNote, RenderJob, render_many
 
@@ -45,8 +46,13 @@ class BuildResult:
     """The package already had exactly these bytes."""
 
 
-def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
-    """Read and render every note, collecting every problem; writes nothing."""
+def check(
+    config: DeckConfig, progress: Progress | None = None, memo: Memo | None = None
+) -> CheckResult:
+    """Read and render every note, collecting every problem; writes nothing.
+
+    `memo` (a long-running process's) gives back the notes an earlier build rendered clean.
+    """
     lock = _lock_or_empty(config.lock_path)
     locked = {note_id: entry.question for note_id, entry in lock.notes.items()}
     sources = source.load(config.cards_dir, locked)
@@ -56,7 +62,12 @@ def check(config: DeckConfig, progress: Progress | None = None) -> CheckResult:
     by_id = source.keepers(notes, locked)  # a duplicate id is reported at the other note
     known = frozenset(by_id)
     jobs = [(note, by_id.get(source.parent_of(note, known) or "")) for note in notes]
-    rendered, found = _render(jobs, config, progress)
+    if memo is None:
+        rendered, found = _render(jobs, config, progress)
+    else:
+        rendered, found = memo.render(
+            jobs, config.media_dir, config.tag_prefix, lambda todo: _render(todo, config, progress)
+        )
     problems += found
     problems += _toc_problems(sources, by_id)
     problems += _notetype_ids(config, notes)
@@ -209,13 +220,18 @@ class Plan:
     """The version the deck names: `[project] version`, or `<version>+dev` between releases."""
 
 
-def plan(config: DeckConfig, progress: Progress | None = None, version: str | None = None) -> Plan:
+def plan(
+    config: DeckConfig,
+    progress: Progress | None = None,
+    version: str | None = None,
+    memo: Memo | None = None,
+) -> Plan:
     """Check the sources (any error stops here), update the lock with them and decide the deck;
     writes nothing.
 
     `version` stamps changed notes (default: `[project] version`); `release` passes the new one.
     """
-    checked = check(config, progress)
+    checked = check(config, progress, memo)
     if has_errors(list(checked.problems)):
         raise SourceError(list(checked.problems))
     previous = lock_mod.load(config.lock_path)
@@ -227,7 +243,7 @@ def plan(config: DeckConfig, progress: Progress | None = None, version: str | No
         now=config.run.now,
         path=config.lock_path,
     )
-    decided = deck_mod.decide(config, checked.rendered, lock)
+    decided = deck_mod.decide(config, checked.rendered, lock, memo)
     shown = deck_mod.shown_version(config, checked.rendered, lock)
     return Plan(checked, previous, lock, changes, decided, shown)
 

@@ -25,6 +25,7 @@ from .render import card_ords
 
 if TYPE_CHECKING:
     from .config import DeckConfig
+    from .memo import Memo
     from .render import RenderedNote
 
 _WHATS_NEW_SHOWN = 8
@@ -147,17 +148,26 @@ class Deck:
 
     def fields(self, note: Note) -> dict[str, str]:
         """Field name → value (`Field 1`, … when the note's type is not in the deck)."""
-        kind = self.notetype(note.notetype_id)
-        names = kind.field_names if kind else ()
-        names += tuple(f"Field {i + 1}" for i in range(len(names), len(note.fields)))
-        return dict(zip(names, note.fields, strict=False))
+        return note_fields(self.notetype(note.notetype_id), note)
 
     def label(self, note: Note) -> str:
         """The note's source id (its `Id` field) when its note type has one, else its GUID."""
-        return self.fields(note).get(notetype.ID_FIELD) or note.guid
+        return note_label(self.fields(note), note)
 
     def by_guid(self) -> dict[str, Note]:
         return {note.guid: note for note in self.notes}
+
+
+def note_fields(kind: NoteType | None, note: Note) -> dict[str, str]:
+    """Field name → value of a note of type `kind` (`Field 1`, … without one)."""
+    names = kind.field_names if kind else ()
+    names += tuple(f"Field {i + 1}" for i in range(len(names), len(note.fields)))
+    return dict(zip(names, note.fields, strict=False))
+
+
+def note_label(fields: Mapping[str, str], note: Note) -> str:
+    """The note's source id (its `Id` field) when its note type has one, else its GUID."""
+    return fields.get(notetype.ID_FIELD) or note.guid
 
 
 def retired_ids(rendered: Sequence[RenderedNote], lock: Lock) -> list[str]:
@@ -219,8 +229,12 @@ def note_type(config: DeckConfig, kind: notetype.Kind, lock: Lock) -> NoteType:
     )
 
 
-def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> Deck:
-    """The deck these notes and this lock ship (the lock is the one after `updated_with`)."""
+def decide(
+    config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock, memo: Memo | None = None
+) -> Deck:
+    """The deck these notes and this lock ship (the lock is the one after `updated_with`).
+
+    `memo` gives back the notes an earlier build decided from the same inputs."""
     ids = lock.note_ids()
     shown = shown_version(config, rendered, lock)
     retired = retired_ids(rendered, lock)
@@ -236,6 +250,13 @@ def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> 
 
     for note in rendered:
         locked = lock.notes[note.id]
+        # Everything the note below is made of.
+        inputs = (note, locked, ids[note.id], shown, kinds[note.kind].id, lock.tagged_since,
+                  config.namespace, config.tag_prefix)  # fmt: skip
+        known = memo.notes.get(note.id, inputs) if memo is not None else None
+        if known is not None:
+            notes.append(known)
+            continue
         spec = notetype.SPECS[note.kind]
         values: dict[notetype.Role, str] = {
             "id": note.id,
@@ -261,6 +282,8 @@ def decide(config: DeckConfig, rendered: Sequence[RenderedNote], lock: Lock) -> 
                 where=note.where,
             )
         )
+        if memo is not None:
+            memo.notes.put(note.id, inputs, notes[-1])
     # Anki never deletes a learner's note: a note removed from the sources keeps shipping with
     # the fields it was released with (else an update would blank them), tagged and marked retired.
     for note_id in retired:

@@ -10,7 +10,6 @@ the bare file names Anki serves them by. Everything is rendered before anything 
 
 from __future__ import annotations
 
-import functools
 import html
 import json
 import os
@@ -22,9 +21,10 @@ from urllib.parse import urlsplit
 
 from .build import Progress, plan
 from .config import DeckConfig
-from .deck import Deck
+from .deck import Deck, Media, Note, NoteType, note_fields, note_label
 from .errors import Problem, SourceSpan
 from .files import atomic_write
+from .memo import Memo
 from .strings import Strings
 
 MATHJAX_URL = "https://cdn.jsdelivr.net/npm/mathjax@3.2.2/es5/tex-chtml-full.js"
@@ -121,32 +121,44 @@ def fill_template(
     return "".join(parts)
 
 
-@functools.lru_cache(maxsize=65536)
-def _filled(
-    front_template: str, back_template: str, fields: tuple[tuple[str, str], ...], cloze: int | None
-) -> tuple[str, str]:
-    # A long-running process (`ml-anki watch`) fills again only the cards whose fields changed.
-    values = dict(fields)
-    front = fill_template(front_template, values, cloze=cloze)
-    return front, fill_template(back_template, values, front_side=front, cloze=cloze)
+def card_sides(deck: Deck, memo: Memo | None = None) -> tuple[CardSides, ...]:
+    """Every card of every note, front and back, in the study guide's order.
 
-
-def card_sides(deck: Deck) -> tuple[CardSides, ...]:
-    """Every card of every note, front and back, in the study guide's order."""
-    sides = []
+    `memo` gives back the sides of notes an earlier build showed the same."""
+    kinds = {kind.id: kind for kind in deck.notetypes}
+    if memo is not None:
+        # One comparison per note type here; each note's below then finds the same object.
+        kinds = {i: memo.notetypes.get(str(i), (k,)) or memo.notetypes.put(str(i), (k,), k)
+                 for i, k in kinds.items()}  # fmt: skip
+    sides: list[CardSides] = []
     for note in deck.notes:
-        kind = deck.notetype(note.notetype_id)
+        kind = kinds.get(note.notetype_id)
         assert kind is not None, "a decided deck has the note type of each of its notes"
-        fields = deck.fields(note)
-        for card in note.cards:
-            template = kind.templates[0 if kind.cloze else card.ord]
-            cloze = card.ord + 1 if kind.cloze else None
-            front, back = _filled(template.front, template.back, tuple(fields.items()), cloze)
-            if kind.cloze:
-                name = f"cloze {card.ord + 1}" if len(note.cards) > 1 else ""
-            else:
-                name = template.name if len(kind.templates) > 1 else ""
-            sides.append(CardSides(deck.label(note), name, front, back, note.where))
+        # A note's place in the cards is not part of its equality; it is shown, though.
+        inputs = (note, note.where, kind)
+        known = memo.sides.get(note.guid, inputs) if memo is not None else None
+        if known is None:
+            known = _note_sides(note, note.where, kind)
+            if memo is not None:
+                memo.sides.put(note.guid, inputs, known)
+        sides += known
+    return tuple(sides)
+
+
+def _note_sides(note: Note, where: SourceSpan | None, kind: NoteType) -> tuple[CardSides, ...]:
+    fields = note_fields(kind, note)
+    label = note_label(fields, note)
+    sides = []
+    for card in note.cards:
+        template = kind.templates[0 if kind.cloze else card.ord]
+        cloze = card.ord + 1 if kind.cloze else None
+        front = fill_template(template.front, fields, cloze=cloze)
+        back = fill_template(template.back, fields, front_side=front, cloze=cloze)
+        if kind.cloze:
+            name = f"cloze {card.ord + 1}" if len(note.cards) > 1 else ""
+        else:
+            name = template.name if len(kind.templates) > 1 else ""
+        sides.append(CardSides(label, name, front, back, where))
     return tuple(sides)
 
 
@@ -198,6 +210,28 @@ def mathjax_src(value: str, out_dir: Path) -> str:
     return Path(relative).as_posix()
 
 
+@dataclass(frozen=True, slots=True)
+class Pages:
+    """The preview in memory: what `write` puts in a folder, and what `ml-anki watch` serves."""
+
+    index_html: str
+    cards_html: str
+    sides: tuple[CardSides, ...]
+    media: tuple[Media, ...]
+    """The figures the cards show, under their media names (`Media.source`: the file)."""
+
+
+def pages(config: DeckConfig, deck: Deck, mathjax: str, memo: Memo | None = None) -> Pages:
+    """Every card of `deck` as the preview's two pages; `mathjax` is the script's `src`.
+
+    `memo` (a long-running process's) gives back what did not change since an earlier build."""
+    sides = card_sides(deck, memo)
+    css = "\n".join(dict.fromkeys(kind.css for kind in deck.notetypes))
+    return Pages(
+        index_page(config, sides), cards_page(config, sides, css, mathjax, memo), sides, deck.media
+    )
+
+
 def write(
     config: DeckConfig, out_dir: Path, mathjax: str, progress: Progress | None = None
 ) -> PreviewResult:
@@ -209,21 +243,20 @@ def write(
     # version for unchanged notes, this one for new and edited notes): the deck it decides.
     planned = plan(config, progress)
     deck = planned.deck
-    sides = card_sides(deck)
-    css = "\n".join(dict.fromkeys(kind.css for kind in deck.notetypes))
-    index_html = index_page(config, sides)
-    cards_html = cards_page(config, sides, css, mathjax_src(mathjax, out_dir))
+    preview = pages(config, deck, mathjax_src(mathjax, out_dir))
 
     # The package ships exactly these figures, under these (content-addressed) names.
-    for media in deck.media:
+    for media in preview.media:
         assert media.source is not None, "a decided deck knows its media files"
         target, data = out_dir / media.name, media.source.read_bytes()
         if not target.is_file() or target.read_bytes() != data:
             atomic_write(target, data)
-    atomic_write(out_dir / "cards.html", cards_html.encode())
-    atomic_write(out_dir / "index.html", index_html.encode())
+    atomic_write(out_dir / "cards.html", preview.cards_html.encode())
+    atomic_write(out_dir / "index.html", preview.index_html.encode())
     warnings = tuple(p for p in planned.checked.problems if p.severity == "warning")
-    return PreviewResult(out_dir / "index.html", sides, len(deck.notes), len(deck.media), warnings)
+    return PreviewResult(
+        out_dir / "index.html", preview.sides, len(deck.notes), len(deck.media), warnings
+    )
 
 
 def _title(config: DeckConfig) -> str:
@@ -273,12 +306,29 @@ def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
 """
 
 
-def cards_page(config: DeckConfig, sides: Sequence[CardSides], css: str, mathjax: str) -> str:
-    """Every card side under the note type's CSS, in `<body class="card">` as Anki has it."""
+def cards_page(
+    config: DeckConfig,
+    sides: Sequence[CardSides],
+    css: str,
+    mathjax: str,
+    memo: Memo | None = None,
+) -> str:
+    """Every card side under the note type's CSS, in `<body class="card">` as Anki has it.
+
+    `memo` gives back the HTML of notes an earlier build showed the same."""
     by_note: dict[str, list[CardSides]] = {}
     for side in sides:
         by_note.setdefault(side.note_id, []).append(side)
-    notes = "\n".join(_note_section(tuple(cards), config.strings) for cards in by_note.values())
+    sections = []
+    for note_id, note_sides in by_note.items():
+        inputs = (*note_sides, config.strings)
+        known = memo.sections.get(note_id, inputs) if memo is not None else None
+        if known is None:
+            known = _note_section(tuple(note_sides), config.strings)
+            if memo is not None:
+                memo.sections.put(note_id, inputs, known)
+        sections.append(known)
+    notes = "\n".join(sections)
     return f"""{page_head(config, "cards", css, _CARDS_CSS)}
 <script>
 window.MathJax = {json.dumps(MATHJAX_CONFIG)};
@@ -295,7 +345,6 @@ window.MathJax = {json.dumps(MATHJAX_CONFIG)};
 """
 
 
-@functools.lru_cache(maxsize=65536)  # a long-running `ml-anki watch` redoes changed notes only
 def _note_section(cards: tuple[CardSides, ...], text: Strings) -> str:
     first = cards[0]
     note_id = html.escape(first.note_id)

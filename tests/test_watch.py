@@ -11,12 +11,26 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import BASICS, Project
+
+MORE = """\
+## #3
+
+### What is a sigmoid?
+
+$\\sigma(x) = 1 / (1 + e^{-x})$, between 0 and 1.
+
+## #2-2
+
+### And without a bias?
+
+Every line passes through the origin.
+"""
 
 
 class Watching:
@@ -125,3 +139,91 @@ def test_a_port_in_use_is_a_usage_error(project: Project, watching: Watching) ->
     result = project.cli("watch", "--port", port)
     assert result.exit_code == 2
     assert f"Invalid value for '--port': cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def fresh_preview(project: Project, out: Path) -> subprocess.CompletedProcess[str]:
+    """`ml-anki preview` in a new process, without the render cache: what a cold build shows."""
+    return subprocess.run(
+        [sys.executable, "-m", "ml_anki", "preview", "--no-cache", "--out", str(out)],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def served_equals_a_fresh_preview(
+    project: Project, watching: Watching, out: Path, step: str
+) -> None:
+    fresh = fresh_preview(project, out)
+    assert fresh.returncode == 0, fresh.stderr
+    assert watching.get("cards.html") == (out / "cards.html").read_text(encoding="utf-8"), step
+    # The index page is the preview's own, with the script that reloads it on the next build.
+    head, _, tail = (out / "index.html").read_text(encoding="utf-8").rpartition("</body>")
+    index = watching.get()
+    assert index.startswith(head) and index.endswith("</body>" + tail), step
+    assert "EventSource" in index[len(head) :]
+    figures = sorted(p.name for p in out.iterdir() if p.suffix == ".svg")
+    assert figures, "the sample deck shows a figure"
+    for name in figures:
+        with urllib.request.urlopen(watching.url + name, timeout=10) as reply:
+            assert reply.read() == (out / name).read_bytes(), step
+
+
+def test_a_warm_session_serves_what_a_fresh_preview_shows(
+    project: Project, watching: Watching, tmp_path: Path
+) -> None:
+    card = project.root / "cards" / "01-basics.md"
+    more = project.root / "cards" / "02-more.md"
+    figure = project.root / "media" / "relu.svg"
+
+    def edit(path: Path, *replacements: tuple[str, str]) -> Callable[[], None]:
+        def save() -> None:
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            for old, new in replacements:
+                assert old in text, old
+                text = text.replace(old, new)
+            save_like_an_editor(path, text)
+
+        return save
+
+    def write(path: Path, text: str) -> Callable[[], None]:
+        return lambda: save_like_an_editor(path, text)
+
+    config = project.root / "pyproject.toml"
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("edit", edit(card, ("The intercept.", "An offset."))),
+        ("break", edit(card, ("$w_1 x_1 + w_2 x_2 + b$.", "$x{."))),
+        ("fix", write(card, BASICS)),
+        ("add a note, and a sub-question of another file's", write(more, MORE)),
+        ("edit the parent", edit(card, ("Why a bias?", "Why add a bias?"))),
+        ("change a figure", edit(figure, ("L10 0", "L10 2"))),
+        ("change the config", edit(config, ('"Sample deck"', '"Sample deck, renamed"'),
+                                   ('tag-prefix = "sample"', 'tag-prefix = "s"\nlanguage = "ko"'))),
+        ("build: a new lock", project.build),
+        ("a new version in the config", edit(config, ('version = "1.0.0"', 'version = "1.1.0"'))),
+        ("break the config", edit(config, ("deck-slug", "deck-slug = [\n"))),
+        ("edit while the config is broken", write(card, BASICS)),
+        ("fix the config", edit(config, ("deck-slug = [\n", "deck-slug"))),
+        ("edit in the new version", edit(card, ("The intercept.", "The offset."))),
+        ("delete the lock: every note is new in 1.1.0", project.lock.unlink),
+        ("delete a file", more.unlink),
+    ]  # fmt: skip
+    served_equals_a_fresh_preview(project, watching, tmp_path / "fresh-0", "start")
+    generation = int(str(watching.status()["generation"]))
+    for number, (step, change) in enumerate(steps, 1):
+        change()
+        status = watching.wait_for_generation(generation)
+        time.sleep(0.3)  # a change of two files (a build's lock and package) may build twice
+        status = watching.status()
+        generation = int(str(status["generation"]))
+        out = tmp_path / f"fresh-{number}"
+        if status["ok"]:
+            served_equals_a_fresh_preview(project, watching, out, step)
+            continue
+        fresh = fresh_preview(project, out)
+        assert fresh.returncode == 1, step
+        printed = [line for line in fresh.stderr.splitlines() if ": error: " in line]
+        assert printed, step
+        assert all(line in html.unescape(watching.get()) for line in printed), step
+        assert not out.exists(), "the fresh preview wrote nothing either"

@@ -777,7 +777,9 @@ def watch(settings: Settings, cards: Path | None, port: int, mathjax_url: str | 
         )
 
     try:
-        watch_mod.run(config, port, mathjax_url, ready, rebuilt)
+        watch_mod.run(
+            config, port, mathjax_url, ready, rebuilt, load_config=lambda: _config(cards, None)
+        )
     except watch_mod.PortUnavailable as exc:
         raise click.BadParameter(
             f"cannot listen on 127.0.0.1:{exc.port} ({exc.reason}); choose another port, or "

@@ -1,11 +1,14 @@
 """`ml-anki watch`: the preview served on loopback HTTP, rebuilt on every save, reloading itself.
 
-A warm process: the preview is rebuilt by the same `preview.write` that `ml-anki preview` runs,
-into one of two private directories in turn, and the server switches to it only once it is
-complete, so a page never mixes two builds. A build with errors keeps the last good pages on
-disk but serves an error page instead (the problems exactly as `check` prints them): stale cards
-are never shown without a notice. The open page listens for a new build generation (Server-Sent
-Events) and reloads itself, keeping the card it showed and its toggles.
+A warm process: each rebuild runs the same pipeline as `ml-anki preview` (`build.plan`, then
+`preview.pages`) with a `Memo` of the earlier builds, so only what a save changed is parsed,
+rendered, decided and filled again, and the result is exactly what a fresh `ml-anki preview`
+writes. The pages are kept in memory, as bytes, and swapped in whole once complete, so a page
+never mixes two builds. A build with errors keeps the last good pages but serves an error page
+in place of the index (the problems exactly as `check` prints them): stale cards are never shown
+without a notice. The open page listens for a new build generation (Server-Sent Events) and
+reloads itself, keeping the card it showed and its toggles. A change to pyproject.toml reads
+the config again.
 
 File events come from watchfiles (inotify/FSEvents/ReadDirectoryChangesW through the Rust
 `notify` crate), which groups the several events of one editor save (temporary file, rename,
@@ -19,17 +22,17 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from tempfile import TemporaryDirectory
 
-from . import preview
+from . import build, preview
 from .config import DeckConfig
 from .errors import Problem, SourceError, SourceSpan
+from .memo import Memo
 
 LOOPBACK = "127.0.0.1"
 """Only this machine may see the cards being written (and nothing here is hardened for more)."""
@@ -64,24 +67,56 @@ class Rebuild:
         return not any(p.severity == "error" for p in self.problems)
 
 
+@dataclass(frozen=True, slots=True)
+class _Served:
+    """One good build's pages, as bytes, swapped in whole: a page never mixes two builds."""
+
+    index_html: bytes
+    """With the script that reloads it on the next build."""
+    cards_html: bytes
+    figures: Mapping[str, bytes]
+    """Media name → the figure's bytes as this build read them."""
+
+
 class LivePreview:
     """The pages being served and how to rebuild them; shared by the server's threads."""
 
-    def __init__(self, config: DeckConfig, mathjax: str, workdir: Path) -> None:
+    def __init__(
+        self,
+        config: DeckConfig,
+        mathjax: str,
+        load_config: Callable[[], DeckConfig] | None = None,
+    ) -> None:
         self.config = config
         self.mathjax = mathjax
-        self._slots = (workdir / "a", workdir / "b")
+        self._load_config = load_config
+        self._config_file = (config.root / "pyproject.toml").resolve()
+        self._config_stale = False
+        self._memo = Memo()
         self._lock = threading.Condition()
-        self._serving: Path | None = None
+        self._serving: _Served | None = None
         self._error_page: str | None = None
         self.last: Rebuild | None = None
 
     def rebuild(self, changed: tuple[Path, ...] = ()) -> Rebuild:
         started = time.perf_counter()
         generation = (self.last.generation + 1) if self.last is not None else 1
-        target = self._slots[generation % 2]
+        served = None
         try:
-            result = preview.write(self.config, target, self.mathjax)
+            if self._load_config is not None and (
+                self._config_stale or any(p.resolve() == self._config_file for p in changed)
+            ):
+                # Until the config reads without errors, every build reports them.
+                self._config_stale = True
+                self.config = self._load_config()
+                self._config_stale = False
+            self._memo.next_build()
+            planned = build.plan(self.config, memo=self._memo)
+            shown = preview.pages(self.config, planned.deck, self.mathjax, self._memo)
+            figures = {}
+            for media in shown.media:
+                assert media.source is not None, "a decided deck knows its media files"
+                figures[media.name] = media.source.read_bytes()
         except SourceError as exc:
             problems, notes = tuple(exc.problems), 0
         except OSError as exc:
@@ -90,11 +125,17 @@ class LivePreview:
             where = SourceSpan(Path(exc.filename)) if exc.filename else SourceSpan(Path("."))
             problems, notes = (Problem(where, "error", exc.strerror or str(exc)),), 0
         else:
-            problems, notes = result.warnings, len(result.cards)
+            problems = tuple(p for p in planned.checked.problems if p.severity == "warning")
+            notes = len(planned.deck.notes)
+            served = _Served(
+                _with_live_script(shown.index_html, generation).encode(),
+                shown.cards_html.encode(),
+                figures,
+            )
         rebuild = Rebuild(generation, time.perf_counter() - started, notes, problems, changed)
         with self._lock:
-            if rebuild.ok:
-                self._serving, self._error_page = target, None
+            if served is not None:
+                self._serving, self._error_page = served, None
             else:
                 self._error_page = error_page(self.config, rebuild)
             self.last = rebuild
@@ -104,20 +145,19 @@ class LivePreview:
     def page(self, name: str) -> tuple[bytes, str] | None:
         """A served file's bytes and type: the error page stands in for `index.html`."""
         with self._lock:
-            serving, error, generation = self._serving, self._error_page, self._generation()
+            serving, error = self._serving, self._error_page
         if name in ("", "index.html"):
             if error is not None:
                 return error.encode(), "text/html; charset=utf-8"
             if serving is None:
                 return None
-            text = (serving / "index.html").read_text(encoding="utf-8")
-            return _with_live_script(text, generation).encode(), "text/html; charset=utf-8"
-        if serving is None or "/" in name or "\\" in name or name.startswith("."):
+            return serving.index_html, "text/html; charset=utf-8"
+        if serving is None:
             return None
-        path = serving / name
-        if not path.is_file():
-            return None
-        return path.read_bytes(), _content_type(name)
+        if name == "cards.html":
+            return serving.cards_html, "text/html; charset=utf-8"
+        figure = serving.figures.get(name)
+        return None if figure is None else (figure, _content_type(name))
 
     def status(self) -> dict[str, object]:
         with self._lock:
@@ -361,10 +401,12 @@ def run(
     on_ready: Callable[[str], None],
     on_rebuild: Callable[[Rebuild], None],
     stop: threading.Event | None = None,
+    load_config: Callable[[], DeckConfig] | None = None,
 ) -> None:
     """Serve and rebuild until `stop` is set or Ctrl-C (KeyboardInterrupt) arrives.
 
     `mathjax`: a URL, a local MathJax script (served from its own folder), or None for the CDN.
+    `load_config` reads the config again when pyproject.toml changes (None: keep `config`).
     """
     import watchfiles
 
@@ -372,63 +414,62 @@ def run(
     mathjax_dir = None
     if mathjax is not None and not preview.is_url(mathjax):
         mathjax_dir = Path(mathjax).resolve().parent
-    with TemporaryDirectory(prefix="ml-anki-watch-") as workdir:
-        live = LivePreview(config, preview.MATHJAX_URL, Path(workdir))
-        try:
-            server = Server(live, port, mathjax_dir)
-        except OSError as exc:
-            raise PortUnavailable(port, exc.strerror or str(exc)) from None
-        if mathjax_dir is not None:
-            live.mathjax = f"{server.url.rstrip('/')}{MATHJAX_PATH}{Path(str(mathjax)).name}"
-        elif mathjax is not None:
-            live.mathjax = mathjax
-        changes: queue.Queue[set[Path]] = queue.Queue()
-        relevant = _relevant(config)
+    live = LivePreview(config, preview.MATHJAX_URL, load_config)
+    try:
+        server = Server(live, port, mathjax_dir)
+    except OSError as exc:
+        raise PortUnavailable(port, exc.strerror or str(exc)) from None
+    if mathjax_dir is not None:
+        live.mathjax = f"{server.url.rstrip('/')}{MATHJAX_PATH}{Path(str(mathjax)).name}"
+    elif mathjax is not None:
+        live.mathjax = mathjax
+    changes: queue.Queue[set[Path]] = queue.Queue()
+    relevant = _relevant(config)
 
-        def watch(paths: list[Path], recursive: bool) -> None:
-            for batch in watchfiles.watch(
-                *paths,
-                debounce=SAVE_LONGEST_MS,
-                step=SAVE_QUIET_MS,
-                stop_event=stop,
-                recursive=recursive,
-                raise_interrupt=False,
-                rust_timeout=500,
-            ):
-                found = {Path(name) for _, name in batch if relevant(Path(name))}
-                if found:
-                    changes.put(found)
+    def watch(paths: list[Path], recursive: bool) -> None:
+        for batch in watchfiles.watch(
+            *paths,
+            debounce=SAVE_LONGEST_MS,
+            step=SAVE_QUIET_MS,
+            stop_event=stop,
+            recursive=recursive,
+            raise_interrupt=False,
+            rust_timeout=500,
+        ):
+            found = {Path(name) for _, name in batch if relevant(Path(name))}
+            if found:
+                changes.put(found)
 
-        # The project folder itself only for pyproject.toml and the lock: recursing into it
-        # would watch .git, .venv and node_modules too.
-        watchers = [
-            threading.Thread(target=watch, args=([config.root], False), daemon=True),
-            threading.Thread(
-                target=watch,
-                args=([d for d in (config.cards_dir, config.media_dir) if d.is_dir()], True),
-                daemon=True,
-            ),
-        ]
-        try:
-            for thread in watchers:
-                thread.start()
-            server.start()
-            on_rebuild(live.rebuild())
-            on_ready(server.url)
-            while not stop.is_set():
+    # The project folder itself only for pyproject.toml and the lock: recursing into it
+    # would watch .git, .venv and node_modules too.
+    watchers = [
+        threading.Thread(target=watch, args=([config.root], False), daemon=True),
+        threading.Thread(
+            target=watch,
+            args=([d for d in (config.cards_dir, config.media_dir) if d.is_dir()], True),
+            daemon=True,
+        ),
+    ]
+    try:
+        for thread in watchers:
+            thread.start()
+        server.start()
+        on_rebuild(live.rebuild())
+        on_ready(server.url)
+        while not stop.is_set():
+            try:
+                batch = changes.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            # Changes that arrived while the last build ran go into the same next build.
+            while True:
                 try:
-                    batch = changes.get(timeout=0.2)
+                    batch |= changes.get_nowait()
                 except queue.Empty:
-                    continue
-                # Changes that arrived while the last build ran go into the same next build.
-                while True:
-                    try:
-                        batch |= changes.get_nowait()
-                    except queue.Empty:
-                        break
-                on_rebuild(live.rebuild(tuple(sorted(batch))))
-        finally:
-            stop.set()
-            server.close()
-            for thread in watchers:
-                thread.join(timeout=2)
+                    break
+            on_rebuild(live.rebuild(tuple(sorted(batch))))
+    finally:
+        stop.set()
+        server.close()
+        for thread in watchers:
+            thread.join(timeout=2)

@@ -10,10 +10,13 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ml_anki import lint
-from ml_anki.render import sanitize
-from ml_anki.source import parse
+from ml_anki.render import Renderer, sanitize
+from ml_anki.source import load, parse
+from test_check_property import markdown_pieces, one_line, unicode_chars
 
 CARD = Path("cards/x.md")
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +29,11 @@ def problems(body: str, *, question: str = "Q", refs: str = "") -> list[str]:
         text += f"\n##### References\n\n{refs}\n"
     file, structural = parse(text, CARD)
     assert structural == []
-    return [str(p) for p in lint.note(file.notes[0])]
+    read = lint.note(file.notes[0])
+    # A build lints with the rendered note at hand, and must find exactly the same.
+    rendered, _ = Renderer(ROOT / "media", "t").note(file.notes[0], None)
+    assert lint.note(file.notes[0], rendered) == read
+    return [str(p) for p in read]
 
 
 OPEN_DOLLAR = (
@@ -146,6 +153,12 @@ UNKNOWN = "MathJax in Anki would show the formula's source instead"
             "7:10: error: '|' inside $…$ splits this table cell in two; write \\lvert x \\rvert "
             "for an absolute value (\\mid for 'given', \\| for a norm)",
             id="pipe-in-table-math",
+        ),
+        pytest.param(
+            "| f | value |\n|---|---|\n| abs | \\(|x|\\) |",
+            "7:11: error: '|' inside $…$ splits this table cell in two; write \\lvert x \\rvert "
+            "for an absolute value (\\mid for 'given', \\| for a norm)",
+            id="pipe-in-table-math-in-brackets",
         ),
         pytest.param(
             "$5%$",
@@ -538,3 +551,42 @@ def test_a_dollar_before_a_digit_never_closes_math_in_the_card_or_in_check() -> 
         '<span class="arithmatex">\\(5x\\)</span></p>'
     )
     assert problems("$5 and$10, but $x$ and $5x$") == []
+
+
+def test_lint_from_the_render_finds_what_a_full_read_finds_in_real_cards() -> None:
+    """A build lints each note with what it rendered to; on every note of this deck and of the
+    example deck, that finds exactly what reading the Markdown again finds."""
+    checked = 0
+    for root in (ROOT, ROOT / "examples" / "linux-commands"):
+        renderer = Renderer(root / "media", "t")
+        for note in load(root / "cards").notes:
+            rendered, _ = renderer.note(note, None)
+            assert lint.note(note, rendered) == lint.note(note), note.where
+            checked += 1
+    assert checked > 50
+
+
+# Pieces that wake each rule, so that random notes reach all of them often.
+lint_pieces = st.sampled_from([
+    "### ", "\n### ", "\n  ", "\n   x", "\n - ", "\n1) ", "\\(", "\\)", "\\[", "\\]", "$$\n",
+    "\n$$\n", "| $a|b$ |", "| \\(a|b\\) |\n|---|---|\n", "\\alpah", "x^", "a_b_c", "\\frac{a}",
+    "\n\n- a\n\n  b\n", "- a\n\n   $$x$$", "$\\alpah$", "$x^$", "$\\frac{a}$", "<h3>", "<img src='x'>", "<div>\n", "</div>", "<!-- ml-anki: allow tex -->", "`$x$`", "\\$",
+])  # fmt: skip
+plain = st.sampled_from(["x", "가", " ", "\n", "\n\n", "- "])
+lint_text = st.lists(
+    st.one_of(lint_pieces, plain, markdown_pieces, st.text(unicode_chars, max_size=4)),
+    max_size=16,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(question=one_line, body=lint_text, refs=lint_text)
+def test_lint_from_the_render_finds_what_a_full_read_finds_in_random_markdown(
+    question: str, body: str, refs: str
+) -> None:
+    source = f"## #1\n\n### {question}\n\n{body}\n\n##### References\n\n{refs}\n"
+    file, _ = parse(source, CARD)
+    renderer = Renderer(ROOT / "media", "t")
+    for note in file.notes:
+        rendered, _ = renderer.note(note, None)
+        assert lint.note(note, rendered) == lint.note(note)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ml_anki.render import Renderer, sanitize
+from ml_anki.render import PLAIN_TEXT, Renderer, sanitize
+from ml_anki.source import load
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -122,3 +125,32 @@ def test_a_fence_without_a_language_is_a_code_block_with_its_lines() -> None:
 
 def test_protocol_relative_links_are_removed() -> None:
     assert sanitize('<a href="//evil.example/x">x</a>') == '<a rel="noopener noreferrer">x</a>'
+
+
+# Words and signs questions are made of, and any character at all in between.
+question_words = [
+    "ReLU", "는", "왜", "비선형", " ", "?", "!", ".", ",", ":", ";", "'", '"', "(", ")", "-", "+", "=",
+    "/", "%", "@", "^", "~", "é", "x2", "1", "1. ", "- ", "> ", "e.g.", "\u00a0", "\u200b", "\u3000",
+]  # fmt: skip
+question_pieces = st.one_of(
+    st.sampled_from(question_words), st.characters(codec="utf-8", exclude_categories=("Cs",))
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(question_pieces, min_size=1, max_size=8).map("".join))
+def test_plain_questions_skip_markdown_and_come_out_as_markdown_makes_them(text: str) -> None:
+    """`inline` returns text with no Markdown in it as it is: exactly what the whole pipeline
+    (Markdown, then the sanitizer) makes of it."""
+    renderer = Renderer(Path("media"), "t")
+    html, problems = renderer.markdown(text, Path("cards/x.md"), 1)
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    assert renderer.inline(text, Path("cards/x.md"), 1) == (html, problems)
+
+
+def test_the_questions_of_this_deck_are_plain() -> None:
+    """They take the shortcut (and the test above shows it gives what Markdown gives)."""
+    questions = [note.question for note in load(Path(__file__).parent.parent / "cards").notes]
+    assert len(questions) > 40
+    assert [q for q in questions if not PLAIN_TEXT.fullmatch(q)] == []

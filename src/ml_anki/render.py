@@ -9,6 +9,7 @@ result passes an allowlist sanitizer: cards run in a webview on other people's p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -99,6 +100,10 @@ class Renderer:
         return sanitize(html), list(ctx.problems)
 
     def inline(self, text: str, card_path: Path, line: int) -> tuple[str, list[Problem]]:
+        if PLAIN_TEXT.fullmatch(text):
+            # Most questions are plain words: Markdown and the sanitizer would give them back
+            # as they are (tested), at a cost of a whole Markdown pass per question.
+            return text, []
         html, problems = self.markdown(text, card_path, line)
         if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
             html = html[3:-4]
@@ -143,6 +148,11 @@ class Renderer:
         return f"{self.tag_prefix}::{topic}"
 
 
+PLAIN_TEXT = re.compile(r"[^\W\d_](?:[^\x00-\x20\x7f-\xa0\\`*_{}\[\]<>#&$|\s]| (?! ))*(?<! )")
+"""Text that is one paragraph of itself in Markdown and in HTML: it starts with a letter (not a
+list, heading or quote) and has no character Markdown or HTML give a meaning to (escapes, code,
+emphasis, links, math, tags, entities, tables), no control characters, no-break spaces (which
+the sanitizer writes as `&nbsp;`) and no run of spaces."""
 _MATH = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.DOTALL)
 _CLOZE_OPEN = re.compile(r"\{\{c\d+::")
 
@@ -191,15 +201,20 @@ def protect_cloze_math(html: str) -> str:
 
 def sanitize(html: str) -> str:
     """Keep what content needs; drop scripts, event handlers, `javascript:` URLs, frames."""
-    cleaned: str = nh3.clean(
-        html,
+    return _cleaner().clean(html)
+
+
+@functools.cache
+def _cleaner() -> nh3.Cleaner:
+    """One sanitizer per process: building one compiles the allowlists, which costs more than
+    cleaning a field with it (`nh3.clean` builds a new one on every call)."""
+    return nh3.Cleaner(
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         attribute_filter=_keep_attribute,
         link_rel="noopener noreferrer",
     )
-    return cleaned
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -219,8 +234,9 @@ RenderJob = tuple[SourceNote, "SourceNote | None"]
 PARALLEL_FROM = 400
 """Below this many notes, starting worker processes costs more than it saves."""
 
-SourceCheck = Callable[[SourceNote], list[Problem]]
-"""Further checks of a note's source, run where the note renders (in parallel with it)."""
+SourceCheck = Callable[[SourceNote, RenderedNote], list[Problem]]
+"""Further checks of a note's source and what it rendered to, run where the note renders (in
+parallel with it)."""
 
 _worker_renderer: Renderer | None = None
 _worker_check: SourceCheck | None = None
@@ -242,7 +258,7 @@ def _render_and_check(
 ) -> tuple[RenderedNote, list[Problem]]:
     rendered, problems = renderer.note(*job)
     if also is not None:
-        problems += also(job[0])
+        problems += also(job[0], rendered)
     return rendered, problems
 
 

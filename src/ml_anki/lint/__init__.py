@@ -23,6 +23,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 from typing import Literal
 
@@ -428,18 +429,26 @@ def _stray_dollars(
 # --- Per note, per deck ----------------------------------------------------------------------
 
 
-def note(note: SourceNote) -> list[Problem]:
+def note(note: SourceNote, rendered: RenderedNote | None = None) -> list[Problem]:
     """Math, TeX and raw-HTML problems in a note's question, answer and references, and a
-    warning when the answer is very long."""
+    warning when the answer is very long.
+
+    Given the note as it rendered, the Markdown is read again only when the render or the
+    source shows a sign of a problem; the result is the same either way (tested on every lint
+    case and on random Markdown)."""
     path = note.path
     # The question's text starts after '### ' on its line.
     question = _Line(note.question_line, 5, note.question)
+    read = rendered is None or _worth_reading(note, rendered)
     problems = _control_characters([question], path)
-    problems += _segment_problems(_Segment("text", (question,)), path)
+    if read:
+        problems += _segment_problems(_Segment("text", (question,)), path)
     for markdown, first_line in ((note.body_md, note.body_line), (note.refs_md, note.refs_line)):
-        if markdown.strip():
-            lines = _lines(markdown, first_line)
-            problems += _control_characters(lines, path)
+        if not markdown.strip() or not (read or _CONTROL.search(markdown)):
+            continue
+        lines = _lines(markdown, first_line)
+        problems += _control_characters(lines, path)
+        if read:
             for segment in _segments(lines):
                 problems += _segment_problems(segment, path)
     if len(note.body_md) > LONG_ANSWER:
@@ -452,6 +461,47 @@ def note(note: SourceNote) -> list[Problem]:
         problems.append(Problem(where, "warning", message, "long-answer"))
     allow = allowed(f"{note.question}\n{note.body_md}\n{note.refs_md}")
     return without(problems, allow) if allow else problems
+
+
+# What rendering leaves when a rule of `_segment_problems` has something to say. Each is a
+# superset of that rule's findings, so a note showing none of them has none:
+_SIGNS_IN_SOURCE = re.compile(
+    r"<[A-Za-z!/?]"  # raw HTML or a comment (raw-html, and the comments that allow a rule)
+    r"|^[ \t]*###(?!#)"  # an <h3> the sanitizer drops (heading-in-answer)
+    r"|^[ ]{1,3}(?![-*+](?:[ \t]|$)|\d+[.)](?:[ \t]|$))[^ \t\n]"  # not a list item (list-indent)
+    r"|^(?=[^\n]*\|)[^\n]*(?:\$|\\\()",  # math in what may be a table row (table-pipe)
+    re.MULTILINE,
+)
+_RENDERED_MATH = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.DOTALL)
+_RENDERED_CODE = re.compile(r"<code>.*?</code>", re.DOTALL)
+
+
+def _worth_reading(note: SourceNote, rendered: RenderedNote) -> bool:
+    """Whether the note may have a problem only a read of its Markdown can locate."""
+    for text in (note.question, note.body_md, note.refs_md):
+        # Control characters include Python-Markdown's own placeholders (STX, ETX), which
+        # make it read the text differently from any model of it.
+        if _SIGNS_IN_SOURCE.search(text) or _CONTROL.search(text):
+            return True
+    for html in (rendered.question_html, rendered.answer_html, rendered.references_html,
+                 rendered.context_html):  # fmt: skip
+        for match in _RENDERED_MATH.finditer(html):
+            # `\(…\)` or `\[…\]` around the TeX, escaped for HTML (tex).
+            if not _clean_formula(unescape(match.group(2))[2:-2]):
+                return True
+        # A `$` that became text, not math, outside code (math-delimiters).
+        if "$" in _RENDERED_CODE.sub("", _RENDERED_MATH.sub("", html)):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=8192)
+def _clean_formula(tex: str) -> bool:
+    """No TeX problem in this formula (formulas repeat across a deck: checked once each)."""
+    return not TexChecker(tex, lambda offset: _NOWHERE).run()
+
+
+_NOWHERE = SourceSpan(Path())
 
 
 def _control_characters(lines: list[_Line], path: Path) -> list[Problem]:

@@ -1,19 +1,22 @@
 """Benchmark `ml-anki build` against its floor (genanki alone) and a peer (markdown-anki-decks).
 
 Generates synthetic card sources in the real layout (each note with inline and display math, a
-list and a code block that differs per note, so a cache hit is never free), then measures, as
-the median of several runs, each in a fresh process:
+list and a code block that differs per note, so a cache hit is never free), then measures, each
+run in a fresh process:
 
 - cold build (empty render cache, no lock), no-change rebuild, one-edit rebuild;
-- `ml-anki --help` start-up time;
-- peak memory (max RSS of the build process);
 - the floor: genanki alone packaging the same notes with their fields already rendered;
 - the peer: `mdankideck` converting equivalent Markdown, when it is installed (it needs
-  `click<8.2` and `typer<0.10`, so give it its own virtualenv and pass `--peer PATH`).
+  `click<8.2` and `typer<0.10`, so give it its own virtualenv and pass `--peer PATH`);
+- `ml-anki --help` start-up time and peak memory (max RSS of the largest build process).
 
-Seconds depend on the machine and its load; the ratios printed at the end are what to compare.
+The peer and ml-anki run interleaved, round after round (peer, cold, no-change, one edit,
+floor; then again), so that a shared machine's load falls on both alike: single runs on such a
+machine swing the ratio between them from 0.8× to 1.9×. Each row reports the median and the
+spread (lowest–highest) over the rounds; ratios are taken within a round, then summarised the
+same way. Seconds depend on the machine and its load; compare the ratios.
 
-    python benchmarks/bench.py [--sizes 1000,5000,10000] [--runs 3] [--peer /path/to/mdankideck]
+    python benchmarks/bench.py [--sizes 1000,5000,10000] [--rounds 5] [--peer /path/to/mdankideck]
 """
 
 from __future__ import annotations
@@ -105,81 +108,101 @@ class Run:
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> Run:
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        assert process.stderr is not None
-        raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read().decode()}")
+    # stderr goes to a file: a pipe nobody reads while waiting would stall a chatty process.
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed:\n{errors.read().decode()}")
     # ru_maxrss is KiB on Linux.
     return Run(elapsed, usage.ru_maxrss / 1024)
 
 
-def median(runs: list[Run]) -> Run:
-    return Run(statistics.median(r.seconds for r in runs), max(r.max_rss_mb for r in runs))
+@dataclass
+class Spread:
+    """The median of several measurements and their range."""
+
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        return cls(statistics.median(values), min(values), max(values))
+
+    def cell(self, digits: int = 2) -> str:
+        return f"{self.median:.{digits}f} ({self.low:.{digits}f}–{self.high:.{digits}f})"
 
 
 def ml_anki() -> list[str]:
     return [sys.executable, "-m", "ml_anki"]
 
 
-def bench_size(count: int, runs: int, peer: str | None, work: Path) -> dict[str, Run]:
+FIELDS_DUMP = """\
+import json, sys, dataclasses
+from pathlib import Path
+from ml_anki import build, config
+c = config.load(Path('.'))
+c = dataclasses.replace(c, run=dataclasses.replace(c.run, cache_dir=None))
+r = build.check(c).rendered
+names = ['Question', 'Context', 'Answer', 'References']
+notes = [[n.question_html, n.context_html, n.answer_html, n.references_html] for n in r]
+json.dump({'names': names, 'notes': notes}, open(sys.argv[1], 'w'))
+"""
+
+
+def bench_size(count: int, rounds: int, peer: str | None, work: Path) -> dict[str, list[Run]]:
     root = work / f"deck-{count}"
     write_sources(root, count)
     env = dict(os.environ, SOURCE_DATE_EPOCH="1800000000")
-    results: dict[str, list[Run]] = {"cold": [], "nochange": [], "oneedit": []}
+    # The floor packages the fields ml-anki renders, computed once beforehand.
+    fields_file = work / f"fields-{count}.json"
+    subprocess.run([sys.executable, "-c", FIELDS_DUMP, str(fields_file)], cwd=root, check=True)
+    floor_script = work / "floor.py"
+    floor_script.write_text(FLOOR, encoding="utf-8")
+    peer_root = work / f"peer-{count}"
+    if peer:
+        write_peer_sources(peer_root / "in", count)
+
+    names = (["peer"] if peer else []) + ["cold", "nochange", "oneedit", "floor"]
+    results: dict[str, list[Run]] = {name: [] for name in names}
     edited = root / "cards" / "0000.md"
     original = edited.read_text(encoding="utf-8")
-    for run in range(runs):
-        env["ML_ANKI_CACHE_DIR"] = str(work / f"cache-{count}-{run}")
+    for round_ in range(rounds):
+        if peer:
+            shutil.rmtree(peer_root / "out", ignore_errors=True)
+            (peer_root / "out").mkdir()
+            command = [peer, str(peer_root / "in"), str(peer_root / "out")]
+            results["peer"].append(timed(command, peer_root, env))
+        env["ML_ANKI_CACHE_DIR"] = str(work / f"cache-{count}-{round_}")
         (root / "ml-anki.lock").unlink(missing_ok=True)
         shutil.rmtree(root / "dist", ignore_errors=True)
         edited.write_text(original, encoding="utf-8")
         results["cold"].append(timed([*ml_anki(), "build", "-q"], root, env))
         results["nochange"].append(timed([*ml_anki(), "build", "-q"], root, env))
-        edited.write_text(original.replace("첫째", f"첫째(수정 {run})", 1), encoding="utf-8")
+        edited.write_text(original.replace("첫째", f"첫째(수정 {round_})", 1), encoding="utf-8")
         results["oneedit"].append(timed([*ml_anki(), "build", "-q"], root, env))
-    edited.write_text(original, encoding="utf-8")
-
-    # The floor: genanki alone, fields already rendered by ml-anki.
-    fields_file = work / f"fields-{count}.json"
-    dump = (
-        "import json, sys, dataclasses\n"
-        "from pathlib import Path\n"
-        "from ml_anki import build, config\n"
-        "c = config.load(Path('.'))\n"
-        "c = dataclasses.replace(c, run=dataclasses.replace(c.run, cache_dir=None))\n"
-        "r = build.check(c).rendered\n"
-        "names = ['Question', 'Context', 'Answer', 'References']\n"
-        "notes = [[n.question_html, n.context_html, n.answer_html, n.references_html] for n in r]\n"
-        f"json.dump({{'names': names, 'notes': notes}}, open({str(fields_file)!r}, 'w'))\n"
-    )
-    subprocess.run([sys.executable, "-c", dump], cwd=root, check=True)
-    floor_script = work / "floor.py"
-    floor_script.write_text(FLOOR, encoding="utf-8")
-    results["floor"] = [
-        timed(
-            [sys.executable, str(floor_script), str(fields_file), str(work / "floor.apkg")],
-            root,
-            env,
+        command = [sys.executable, str(floor_script), str(fields_file), str(work / "floor.apkg")]
+        results["floor"].append(timed(command, root, env))
+        shutil.rmtree(work / f"cache-{count}-{round_}", ignore_errors=True)
+        print(
+            f"  {count} notes, round {round_ + 1}/{rounds}: "
+            + ", ".join(f"{name} {runs[-1].seconds:.2f} s" for name, runs in results.items()),
+            file=sys.stderr,
         )
-        for _ in range(runs)
-    ]
-    if peer:
-        peer_root = work / f"peer-{count}"
-        write_peer_sources(peer_root / "in", count)
-        results["peer"] = []
-        for _ in range(runs):
-            shutil.rmtree(peer_root / "out", ignore_errors=True)
-            (peer_root / "out").mkdir()
-            results["peer"].append(
-                timed([peer, str(peer_root / "in"), str(peer_root / "out")], peer_root, env)
-            )
-    return {name: median(values) for name, values in results.items()}
+    edited.write_text(original, encoding="utf-8")
+    return results
+
+
+def ratio(results: dict[str, list[Run]], top: str, bottom: str) -> Spread:
+    """`top ÷ bottom`, taken within each round (the two ran under the same load)."""
+    pairs = zip(results[top], results[bottom], strict=True)
+    return Spread.of([a.seconds / b.seconds for a, b in pairs])
 
 
 def help_time(runs: int) -> float:
@@ -194,45 +217,47 @@ def help_time(runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000", help="comma-separated note counts")
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median, range)")
     parser.add_argument("--peer", default=shutil.which("mdankideck"), help="path to mdankideck")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
-        f"machine: {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}, {platform.system()}"
+        f"machine: {platform.machine()}, {cpus} CPUs, Python {platform.python_version()}, "
+        f"{platform.system()}; {args.rounds} interleaved rounds, median (lowest–highest)"
     )
     with tempfile.TemporaryDirectory(prefix="ml-anki-bench-") as tmp:
-        results = {n: bench_size(n, args.runs, args.peer, Path(tmp)) for n in sizes}
-    help_seconds = help_time(args.runs)
+        results = {n: bench_size(n, args.rounds, args.peer, Path(tmp)) for n in sizes}
+    help_seconds = help_time(args.rounds)
 
     columns = ["cold", "nochange", "oneedit", "floor"] + (["peer"] if args.peer else [])
     print()
     print("| notes | " + " | ".join(f"{c} (s)" for c in columns) + " | peak RSS cold (MB) |")
     print("|---:|" + "---:|" * (len(columns) + 1))
     for n, r in results.items():
-        cells = " | ".join(f"{r[c].seconds:.2f}" for c in columns)
-        print(f"| {n} | {cells} | {r['cold'].max_rss_mb:.0f} |")
+        cells = " | ".join(Spread.of([run.seconds for run in r[c]]).cell() for c in columns)
+        print(f"| {n:,} | {cells} | {max(run.max_rss_mb for run in r['cold']):.0f} |")
     print()
     print(f"`ml-anki --help`: {help_seconds * 1000:.0f} ms")
     for n, r in results.items():
         line = (
-            f"{n} notes: cold ÷ floor = {r['cold'].seconds / r['floor'].seconds:.2f}, "
-            f"cold ÷ no-change = {r['cold'].seconds / r['nochange'].seconds:.1f}, "
-            f"cold ÷ one-edit = {r['cold'].seconds / r['oneedit'].seconds:.1f}"
+            f"{n:,} notes: cold ÷ floor = {ratio(r, 'cold', 'floor').cell()}, "
+            f"no-change ÷ floor = {ratio(r, 'nochange', 'floor').cell()}, "
+            f"cold ÷ no-change = {ratio(r, 'cold', 'nochange').cell(1)}, "
+            f"cold ÷ one-edit = {ratio(r, 'cold', 'oneedit').cell(1)}"
         )
         if "peer" in r:
-            line += f", peer ÷ cold = {r['peer'].seconds / r['cold'].seconds:.1f}"
+            line += f", peer ÷ cold = {ratio(r, 'peer', 'cold').cell()}"
         print(line)
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
-        per_note = (results[large]["cold"].seconds / large) / (
-            results[small]["cold"].seconds / small
+        per_note = (statistics.median(run.seconds for run in results[large]["cold"]) / large) / (
+            statistics.median(run.seconds for run in results[small]["cold"]) / small
         )
-        print(f"per-note cold time, {large} ÷ {small}: {per_note:.2f}")
+        print(f"per-note cold time, {large:,} ÷ {small:,}: {per_note:.2f}")
     if args.json:
-        raw = {n: {k: vars(v) for k, v in r.items()} for n, r in results.items()}
+        raw = {n: {k: [vars(run) for run in v] for k, v in r.items()} for n, r in results.items()}
         args.json.write_text(json.dumps({"help_seconds": help_seconds, "results": raw}, indent=2))
 
 

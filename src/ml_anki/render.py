@@ -287,7 +287,9 @@ def render_many(
         return results
     from concurrent.futures import ProcessPoolExecutor
 
-    chunk = max(16, len(jobs) // (workers * 8))
+    # Small enough chunks that no worker sits idle long at the end while another finishes a
+    # big one; large enough that passing them between processes stays cheap.
+    chunk = max(16, len(jobs) // (workers * 32))
     with ProcessPoolExecutor(
         workers, initializer=_start_worker, initargs=(media_dir, tag_prefix, also)
     ) as pool:

@@ -7,6 +7,7 @@ optional `##### References` list. Lines inside fenced code are never read as str
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -129,15 +130,14 @@ def parse(text: str, path: Path) -> tuple[SourceFile, list[Problem]]:
     defaults, taken, problems = attributes.front_matter(lines, path)
     # Blank, not removed: every line keeps its number for messages.
     lines[:taken] = [""] * taken
-    structural = list(_structural_lines(lines))
+    structural = _structural_lines(lines)
     anchors, found = _note_starts(lines, structural, path)
     problems += found
 
     preamble_end = anchors[0][0] if anchors else len(lines)
     toc = tuple(
         TocEntry(m.group(1).strip(), m.group(2), SourceSpan(path, i + 1, m.start() + 1))
-        for i in structural
-        if i < preamble_end
+        for i in structural[: bisect.bisect_left(structural, preamble_end)]
         for m in _TOC_LINK.finditer(lines[i])
     )
 
@@ -201,7 +201,8 @@ def _note_starts(
     problems: list[Problem] = []
     structural_set = set(structural)
     question_lines = set()
-    for i in structural:
+    # Anchors and headings start with '#': the quick test that passes over most lines.
+    for i in [i for i in structural if lines[i][:1] == "#"]:
         line = lines[i]
         anchor = _ANCHOR.match(line)
         if anchor:
@@ -266,13 +267,17 @@ def _setext_headings(
     headings, reported as their `#` forms are (a card would not show them as headings)."""
     problems = []
     note_at = {start: note_id for start, note_id in starts}
-    note_id = ""
-    for i in range(len(lines)):
-        note_id = note_at.get(i, note_id)
-        if not note_id or i not in structural or i - 1 not in structural:
+    anchors = sorted(note_at)
+    for i in [i for i, line in enumerate(lines) if line[:1] in ("=", "-")]:
+        underline = lines[i]
+        if not _SETEXT_UNDERLINE.match(underline):
             continue
-        underline, title = lines[i], lines[i - 1]
-        if not _SETEXT_UNDERLINE.match(underline) or not title.strip():
+        before_anchor = bisect.bisect_right(anchors, i)
+        if not before_anchor or i not in structural or i - 1 not in structural:
+            continue
+        note_id = note_at[anchors[before_anchor - 1]]
+        title = lines[i - 1]
+        if not title.strip():
             continue
         before = lines[i - 2] if i >= 2 else ""
         first_of_block = not before.strip() or _ATX.match(before) is not None
@@ -351,18 +356,24 @@ def _kind(
     return asked or "qa", problems
 
 
-def _structural_lines(lines: list[str]) -> Iterable[int]:
+def _structural_lines(lines: list[str]) -> list[int]:
     """Indices of lines outside fenced code blocks (fence lines themselves excluded)."""
+    fenced: set[int] = set()
     fence: str | None = None
-    for i, line in enumerate(lines):
-        opening = _FENCE.match(line)
+    opened_at = 0
+    # Fence lines hold three backticks or tildes: only those lines need a closer look.
+    for i in [i for i, line in enumerate(lines) if "``" in line or "~~" in line]:
+        line = lines[i]
         if fence is None:
+            opening = _FENCE.match(line)
             if opening:
-                fence = opening.group(1)
-            else:
-                yield i
+                fence, opened_at = opening.group(1), i
         elif set(line.strip()) == {fence[0]} and len(line.strip()) >= len(fence):
+            fenced.update(range(opened_at, i + 1))
             fence = None
+    if fence is not None:
+        fenced.update(range(opened_at, len(lines)))
+    return [i for i in range(len(lines)) if i not in fenced]
 
 
 def _parse_note(
@@ -382,7 +393,12 @@ def _parse_note(
             )
         ]
     refs_at = next(
-        (i for i in range(q + 1, end) if i in structural and _REFERENCES.match(lines[i])), None
+        (
+            i
+            for i in range(q + 1, end)
+            if lines[i][:1] == "#" and i in structural and _REFERENCES.match(lines[i])
+        ),
+        None,
     )
     body_end = refs_at if refs_at is not None else end
     body_md, body_line = _block(lines, q + 1, body_end)

@@ -6,6 +6,8 @@ import dataclasses
 import hashlib
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,24 @@ def test_any_change_to_ml_ankis_own_files_changes_the_cache_epoch(tmp_path: Path
     (copy / "__pycache__").mkdir()
     (copy / "__pycache__" / "x.pyc").write_bytes(b"compiled")
     assert cache_mod.code_epoch(copy) == cache_mod.epoch(), "compiled files are not sources"
+
+
+def test_a_build_from_the_cache_never_loads_markdown(project: Project) -> None:
+    """Markdown and Pygments are most of a cold start; a rebuild whose notes all come from the
+    cache (and lint, which works from what rendering kept) does without them."""
+    script = (
+        "import sys\nfrom ml_anki.cli import main\n"
+        "try:\n    main(['build', '-q'])\nexcept SystemExit as exc:\n    assert not exc.code\n"
+        "print(sorted(m for m in ('markdown', 'pygments', 'pymdownx') if m in sys.modules))\n"
+    )
+
+    def modules_loaded_by_a_build() -> str:
+        command = [sys.executable, "-c", script]
+        run = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.splitlines()[-1]
+
+    assert modules_loaded_by_a_build() == "['markdown', 'pygments', 'pymdownx']"
+    assert modules_loaded_by_a_build() == "[]"
+    project.write("cards/01-basics.md", BASICS.replace("Its derivative", "Its (edited) derivative"))
+    assert modules_loaded_by_a_build() == "['markdown', 'pygments', 'pymdownx']"

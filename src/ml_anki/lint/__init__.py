@@ -25,24 +25,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
-from typing import Literal
-
-from markdown.inlinepatterns import BACKTICK_RE, BacktickInlineProcessor
-from markdown.util import BLOCK_LEVEL_ELEMENTS
-from pymdownx.arithmatex import (
-    RE_BRACKET_BLOCK,
-    RE_DOLLAR_BLOCK,
-    RE_TEX_BLOCK,
-)
+from typing import TYPE_CHECKING, Literal
 
 from .. import lock as lock_mod
 from ..errors import Problem, SourceError, SourceSpan
-from ..markdown_ext import INLINE_MATH
 from ..render import RenderedNote
 from ..source import SourceNote
 from .html import html_problems, sanitized_tag
 from .rules import allowed, tagged, without
 from .tex import TexChecker, TexVocabulary, tex_vocabulary
+
+if TYPE_CHECKING:
+    from markdown.inlinepatterns import BacktickInlineProcessor
 
 __all__ = [
     "LONG_ANSWER", "TexVocabulary", "changed_questions", "note", "tex_vocabulary", "unused_media",
@@ -52,10 +46,6 @@ LONG_ANSWER = 6000
 """Characters of an answer's Markdown (code included) above which `check` warns. The longest
 answer in the guide has about 4,000; a card much longer than that gets read, not recalled."""
 
-# The renderer's own patterns, so that what lint calls math is exactly what becomes math.
-_INLINE_MATH = re.compile(INLINE_MATH, re.DOTALL)
-_DISPLAY_MATH = re.compile(rf"(?s)^(?:{RE_DOLLAR_BLOCK}|{RE_BRACKET_BLOCK}|{RE_TEX_BLOCK})[ ]*$")
-_CODE_SPANS = BacktickInlineProcessor(BACKTICK_RE)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -64,9 +54,38 @@ _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _LIST_ITEM = re.compile(r"^[ ]{0,3}(?:[ ]{4})*(?:[-*+]|\d+[.)])(?:[ \t]+|$)")
 _HEADING = re.compile(r"^#{1,6}")  # Python-Markdown needs no space: `#tag` is <h1>
 _TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
-# Python-Markdown passes blocks opening with these as raw HTML: nothing inside is Markdown.
-_HTML_BLOCK_TAGS = frozenset(BLOCK_LEVEL_ELEMENTS)
 _HTML_BLOCK_START = re.compile(r"^[ ]{0,3}<(/?)([A-Za-z][A-Za-z0-9-]*)(?=[\s/>]|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class _RendererRules:
+    """The renderer's own patterns, so that what lint calls math is exactly what becomes math."""
+
+    inline_math: re.Pattern[str]
+    display_math: re.Pattern[str]
+    code_spans: BacktickInlineProcessor
+    html_block_tags: frozenset[str]
+    """Python-Markdown passes blocks opening with these as raw HTML: nothing inside is Markdown."""
+
+
+@functools.cache
+def _renderer_rules() -> _RendererRules:
+    # Imported on first use: a build whose notes all come from the cache, or whose notes show
+    # no sign of a problem, never reads Markdown again and need not load it.
+    from markdown.inlinepatterns import BACKTICK_RE, BacktickInlineProcessor
+    from markdown.util import BLOCK_LEVEL_ELEMENTS
+    from pymdownx.arithmatex import RE_BRACKET_BLOCK, RE_DOLLAR_BLOCK, RE_TEX_BLOCK
+
+    from ..markdown_ext import INLINE_MATH
+
+    display = rf"(?s)^(?:{RE_DOLLAR_BLOCK}|{RE_BRACKET_BLOCK}|{RE_TEX_BLOCK})[ ]*$"
+    return _RendererRules(
+        inline_math=re.compile(INLINE_MATH, re.DOTALL),
+        display_math=re.compile(display),
+        code_spans=BacktickInlineProcessor(BACKTICK_RE),
+        html_block_tags=frozenset(BLOCK_LEVEL_ELEMENTS),
+    )
+
 
 # --- Where text came from --------------------------------------------------------------------
 
@@ -155,7 +174,7 @@ def _segments(lines: list[_Line]) -> Iterator[_Segment]:
         if (
             html_start
             and not html_start.group(1)
-            and html_start.group(2).lower() in _HTML_BLOCK_TAGS
+            and html_start.group(2).lower() in _renderer_rules().html_block_tags
         ):
             end = _html_block_end(lines, i, html_start.group(2).lower())
             yield _Segment("html", tuple(lines[i:end]))
@@ -260,8 +279,9 @@ def _mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
 def _code_and_comments(text: str) -> Iterator[tuple[int, int]]:
     # Python-Markdown's own code-span processor, driven the way its inline loop drives it.
     position = 0
-    while match := _CODE_SPANS.compiled_re.search(text, position):
-        element, start, end = _CODE_SPANS.handleMatch(match, text)
+    code_spans = _renderer_rules().code_spans
+    while match := code_spans.compiled_re.search(text, position):
+        element, start, end = code_spans.handleMatch(match, text)
         if start is None or end is None:
             position = match.end()
             continue
@@ -291,7 +311,11 @@ def _segment_problems(segment: _Segment, path: Path) -> list[Problem]:
         return tagged("raw-html", html_problems(_mask(text, comments), at))
     masked = _mask(text, _code_and_comments(text))
     maths: list[_Math] = []
-    display = _DISPLAY_MATH.match(text) if segment.kind == "text" and not segment.heading else None
+    display = (
+        _renderer_rules().display_math.match(text)
+        if segment.kind == "text" and not segment.heading
+        else None
+    )
     if display:
         name = next(g for g in ("math", "math2", "math3") if display.group(g) is not None)
         maths.append(_Math(display.group(name), display.start(name), display.span()))
@@ -327,7 +351,8 @@ def _inline_maths(text: str, masked: str) -> tuple[list[_Math], str]:
     as in the renderer, so that a `$` right after them can open math."""
     maths = []
     position = 0
-    while match := _INLINE_MATH.search(masked, position):
+    inline_math = _renderer_rules().inline_math
+    while match := inline_math.search(masked, position):
         group = 3 if match.group(2) else 6 if match.group(5) else 0
         if group:
             tex = text[match.start(group) : match.end(group)]

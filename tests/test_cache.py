@@ -17,6 +17,7 @@ from ml_anki import build as build_mod
 from ml_anki import cache as cache_mod
 from ml_anki import config as config_mod
 from ml_anki import render
+from ml_anki.source import load
 
 
 def deck_digest(project: Project, tmp_path: Path, name: str, **changes: object) -> str:
@@ -130,3 +131,18 @@ def test_a_build_from_the_cache_never_loads_markdown(project: Project) -> None:
     assert modules_loaded_by_a_build() == "[]"
     project.write("cards/01-basics.md", BASICS.replace("Its derivative", "Its (edited) derivative"))
     assert modules_loaded_by_a_build() == "['markdown', 'pygments', 'pymdownx']"
+
+
+def test_a_cache_hit_carries_the_content_hash_its_fields_have(project: Project) -> None:
+    """The lock compares content hashes: one read from the cache must be the one the fields
+    give when hashed again."""
+    config = config_mod.load(project.root)
+    renderer = render.Renderer(config.media_dir, config.tag_prefix)
+    for note in load(config.cards_dir).notes:
+        rendered, _ = renderer.note(note, None)
+        entry = cache_mod._decode(cache_mod._encode(cache_mod.CachedRender.of(rendered)))
+        assert entry is not None
+        hit = entry.to_note(note)
+        assert hit == rendered
+        # `replace` hashes the fields again.
+        assert hit.content_hash == rendered.content_hash == dataclasses.replace(hit).content_hash

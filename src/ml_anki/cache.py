@@ -47,6 +47,8 @@ class CachedRender:
     references_html: str
     tags: tuple[str, ...]
     media: tuple[MediaFile, ...]
+    content_hash: str
+    """`RenderedNote.content_hash` of these fields (the key holds the note's id and kind)."""
 
     def to_note(self, note: SourceNote) -> RenderedNote:
         return RenderedNote(
@@ -60,6 +62,7 @@ class CachedRender:
             question_text=note.question,
             where=note.where,
             kind=note.kind,
+            computed_before=self.content_hash,
         )
 
     @classmethod
@@ -71,6 +74,7 @@ class CachedRender:
             rendered.references_html,
             rendered.tags,
             rendered.media,
+            rendered.content_hash,
         )
 
 
@@ -244,14 +248,16 @@ class RenderCache:
 def _encode(entry: CachedRender) -> str:
     return json.dumps(
         [entry.question_html, entry.context_html, entry.answer_html, entry.references_html,
-         list(entry.tags), [[str(m.path), m.name] for m in entry.media]],
+         list(entry.tags), [[str(m.path), m.name] for m in entry.media], entry.content_hash],
         ensure_ascii=False,
     )  # fmt: skip
 
 
 def _decode(value: str) -> CachedRender | None:
     try:
-        question, context, answer, references, tags, media = json.loads(value)
+        question, context, answer, references, tags, media, content_hash = json.loads(value)
+        if not isinstance(content_hash, str) or not content_hash:
+            return None
         return CachedRender(
             question,
             context,
@@ -259,6 +265,7 @@ def _decode(value: str) -> CachedRender | None:
             references,
             tuple(tags),
             tuple(MediaFile(Path(p), n) for p, n in media),
+            content_hash,
         )
     except (ValueError, TypeError):
         return None

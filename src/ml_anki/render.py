@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
 import nh3
@@ -58,8 +58,14 @@ class RenderedNote:
     kind: Kind = "qa"
     content_hash: str = field(init=False, compare=False)
     """Changes exactly when what a learner sees on the card changes (computed, never passed)."""
+    computed_before: InitVar[str] = ""
+    """`content_hash` as computed when these very fields were rendered: the render cache keeps
+    it with them, so that a hit costs no hashing."""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, computed_before: str) -> None:
+        if computed_before:
+            object.__setattr__(self, "content_hash", computed_before)
+            return
         parts: list[object] = [self.id, self.question_html, self.context_html, self.answer_html,
                                self.references_html, list(self.tags)]  # fmt: skip
         if self.kind != "qa":  # Q&A notes keep the hashes their lock entries have

@@ -66,11 +66,14 @@ class Memo:
         """The deck's note types by id, so that equal ones are the same object."""
         self.sides: Table[tuple[CardSides, ...]] = Table()
         """The preview's card sides of each note."""
-        self.sections: Table[str] = Table()
-        """The preview's HTML of each note."""
+        self.sections: Table[bytes] = Table()
+        """The preview's HTML of each note, encoded."""
+        self.pickers: Table[str] = Table()
+        """The preview's note picker (one entry, for the whole deck)."""
 
     def next_build(self) -> None:
-        for table in (self.renders, self.notes, self.notetypes, self.sides, self.sections):
+        tables = (self.renders, self.notes, self.notetypes, self.sides, self.sections, self.pickers)
+        for table in tables:
             table.next_build()
 
     def render(

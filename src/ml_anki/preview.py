@@ -127,9 +127,13 @@ def card_sides(deck: Deck, memo: Memo | None = None) -> tuple[CardSides, ...]:
     `memo` gives back the sides of notes an earlier build showed the same."""
     kinds = {kind.id: kind for kind in deck.notetypes}
     if memo is not None:
-        # One comparison per note type here; each note's below then finds the same object.
-        kinds = {i: memo.notetypes.get(str(i), (k,)) or memo.notetypes.put(str(i), (k,), k)
-                 for i, k in kinds.items()}  # fmt: skip
+        # The remembered note type when it is equal: one comparison per note type here, and
+        # each note's inputs below then hold the same object.
+        for new in deck.notetypes:
+            same = memo.notetypes.get(str(new.id), (new,))
+            kinds[new.id] = (
+                same if same is not None else memo.notetypes.put(str(new.id), (new,), new)
+            )
     sides: list[CardSides] = []
     for note in deck.notes:
         kind = kinds.get(note.notetype_id)
@@ -215,7 +219,8 @@ class Pages:
     """The preview in memory: what `write` puts in a folder, and what `ml-anki watch` serves."""
 
     index_html: str
-    cards_html: str
+    cards_html: bytes
+    """UTF-8, as written and served."""
     sides: tuple[CardSides, ...]
     media: tuple[Media, ...]
     """The figures the cards show, under their media names (`Media.source`: the file)."""
@@ -228,7 +233,10 @@ def pages(config: DeckConfig, deck: Deck, mathjax: str, memo: Memo | None = None
     sides = card_sides(deck, memo)
     css = "\n".join(dict.fromkeys(kind.css for kind in deck.notetypes))
     return Pages(
-        index_page(config, sides), cards_page(config, sides, css, mathjax, memo), sides, deck.media
+        index_page(config, sides, memo),
+        cards_page(config, sides, css, mathjax, memo),
+        sides,
+        deck.media,
     )
 
 
@@ -251,7 +259,7 @@ def write(
         target, data = out_dir / media.name, media.source.read_bytes()
         if not target.is_file() or target.read_bytes() != data:
             atomic_write(target, data)
-    atomic_write(out_dir / "cards.html", preview.cards_html.encode())
+    atomic_write(out_dir / "cards.html", preview.cards_html)
     atomic_write(out_dir / "index.html", preview.index_html.encode())
     warnings = tuple(p for p in planned.checked.problems if p.severity == "warning")
     return PreviewResult(
@@ -276,15 +284,22 @@ def page_head(config: DeckConfig, page: str, *styles: str) -> str:
 {style_tags}"""
 
 
-def index_page(config: DeckConfig, sides: Sequence[CardSides]) -> str:
-    """The toolbar page: night mode and phone width toggles, a note picker, the cards' frame."""
-    options = "\n".join(
-        f'<option value="{html.escape(note_id)}">#{html.escape(note_id)}</option>'
-        for note_id in dict.fromkeys(s.note_id for s in sides)
-    )
+def index_page(config: DeckConfig, sides: Sequence[CardSides], memo: Memo | None = None) -> str:
+    """The toolbar page: night mode and phone width toggles, a note picker, the cards' frame.
+
+    `memo` gives back the note picker of an earlier build that showed the same notes."""
+    note_ids = tuple(dict.fromkeys(s.note_id for s in sides))
+    options = memo.pickers.get("", note_ids) if memo is not None else None
+    if options is None:
+        options = "\n".join(
+            f'<option value="{html.escape(note_id)}">#{html.escape(note_id)}</option>'
+            for note_id in note_ids
+        )
+        if memo is not None:
+            memo.pickers.put("", note_ids, options)
     text = config.strings
     phone = text.preview_phone.format(px=PHONE_WIDTH)
-    notes = len({s.note_id for s in sides})
+    notes = len(note_ids)
     return f"""{page_head(config, "preview", _INDEX_CSS)}
 </head>
 <body>
@@ -312,37 +327,39 @@ def cards_page(
     css: str,
     mathjax: str,
     memo: Memo | None = None,
-) -> str:
-    """Every card side under the note type's CSS, in `<body class="card">` as Anki has it.
+) -> bytes:
+    """Every card side under the note type's CSS, in `<body class="card">` as Anki has it; UTF-8.
 
     `memo` gives back the HTML of notes an earlier build showed the same."""
     by_note: dict[str, list[CardSides]] = {}
     for side in sides:
         by_note.setdefault(side.note_id, []).append(side)
+    text = config.strings
+    # Encoded note by note, so that a rebuild only copies the unchanged notes' bytes.
     sections = []
     for note_id, note_sides in by_note.items():
-        inputs = (*note_sides, config.strings)
+        inputs = (*note_sides, text)
         known = memo.sections.get(note_id, inputs) if memo is not None else None
         if known is None:
-            known = _note_section(tuple(note_sides), config.strings)
+            known = _note_section(tuple(note_sides), text).encode()
             if memo is not None:
                 memo.sections.put(note_id, inputs, known)
         sections.append(known)
-    notes = "\n".join(sections)
-    return f"""{page_head(config, "cards", css, _CARDS_CSS)}
+    head = f"""{page_head(config, "cards", css, _CARDS_CSS)}
 <script>
 window.MathJax = {json.dumps(MATHJAX_CONFIG)};
 </script>
 <script id="MathJax-script" async src="{html.escape(mathjax)}"></script>
 </head>
-<body class="card">
-{notes}
-<script>
+<body class="card">"""
+    tail = f"""<script>
 {_CARDS_JS}
 </script>
 </body>
 </html>
 """
+    # One line between the notes, and around them all (an empty line when there are none).
+    return b"\n".join([head.encode(), *(sections or [b""]), tail.encode()])
 
 
 def _note_section(cards: tuple[CardSides, ...], text: Strings) -> str:

@@ -129,7 +129,7 @@ class LivePreview:
             notes = len(planned.deck.notes)
             served = _Served(
                 _with_live_script(shown.index_html, generation).encode(),
-                shown.cards_html.encode(),
+                shown.cards_html,
                 figures,
             )
         rebuild = Rebuild(generation, time.perf_counter() - started, notes, problems, changed)

@@ -12,7 +12,7 @@ generator), measures, as medians:
 
 Seconds depend on the machine and its load.
 
-    python benchmarks/loop.py [--sizes 46,5000] [--runs 5]
+    python benchmarks/loop.py [--sizes 46,5000] [--runs 5] [--watch-only]
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=f"{REAL},5000", help="comma-separated note counts")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
+    parser.add_argument("--watch-only", action="store_true", help="measure watch, not push")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(
@@ -146,9 +147,10 @@ def main() -> None:
         f"{platform.system()}; seconds, medians of {args.runs}"
     )
     print(
-        "| notes | watch: save → served | push --dry-run, one edit | push, one edit | first push |"
+        "| notes | watch: save → served | (fastest–slowest) | push --dry-run, one edit "
+        "| push, one edit | first push |"
     )
-    print("|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="ml-anki-loop-") as tmp:
         work = Path(tmp)
         for count in sizes:
@@ -162,13 +164,16 @@ def main() -> None:
             # A first build fills the render cache and the lock, as an author's checkout has.
             timed([*ml_anki(), "build", "-q"], root, env)
             watch = bench_watch(root, card, args.runs, env)
-            push = bench_push(root, card, args.runs, env, work)
             med = statistics.median
-            print(
-                f"| {count:,} | {med(watch):.3f} | {med(push['dry']):.2f} | {med(push['real']):.2f} "
-                f"| {push['first'][0]:.2f} |",
-                flush=True,
-            )
+            row = f"| {count:,} | {med(watch):.3f} | {min(watch):.3f}–{max(watch):.3f} |"
+            if args.watch_only:
+                row += " | | |"
+            else:
+                push = bench_push(root, card, args.runs, env, work)
+                row += (
+                    f" {med(push['dry']):.2f} | {med(push['real']):.2f} | {push['first'][0]:.2f} |"
+                )
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

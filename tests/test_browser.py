@@ -22,8 +22,10 @@ import glob
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -383,6 +385,59 @@ def test_the_preview_typesets_and_its_toggles_work_in_a_browser(
     assert steps["opened"]["notes"] == [f"note-{i}" for i in ("1", "2", "2-1", *"345678")]
     # Every formula of the tiny deck, front and back, typeset by the local MathJax, none broken.
     assert (steps["opened"]["typeset"], steps["opened"]["mathErrors"]) == (11, 0)
+
+
+def test_watch_reloads_on_the_card_it_showed_with_its_toggles(
+    chromium: Engine, project: Project, tmp_path: Path
+) -> None:
+    # Enough notes after #2-1 for the frame to scroll it to the top.
+    more = "".join(f"## #{n}\n\n### Question {n}\n\n{'Answer. ' * 60}\n\n" for n in range(3, 9))
+    project.write("cards/02-more.md", more)
+    edited = tmp_path / "edited.md"
+    edited.write_text(more.replace("### Question 5", "### Question 5, edited"), encoding="utf-8")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "ml_anki", "watch", "--mathjax-url", str(MATHJAX)],
+        cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert watch.stdout is not None
+        url = next(
+            (
+                found.group(1)
+                for line in watch.stdout
+                if (found := re.search(r"(http://\S+/)", line))
+            ),
+            None,
+        )
+        assert url is not None, watch.stderr.read() if watch.stderr else ""
+        done = subprocess.run(
+            ["node", str(ROOT / "tests" / "browser" / "watch_reload.mjs"), url,
+             str(project.root / "cards" / "02-more.md"), str(edited), "2-1"],
+            cwd=ROOT, capture_output=True, text=True, timeout=TIME_LIMIT_S, check=False,
+        )  # fmt: skip
+    finally:
+        watch.kill()
+        watch.wait()
+    assert done.returncode == 0, done.stderr
+    steps = {step["step"]: step for step in json.loads(done.stdout)["steps"]}
+    full_width = 1280 - 2 * 12 - 2
+    seen = {
+        name: (
+            s["frameWidth"],
+            s["nightMode"],
+            s["nightChecked"],
+            s["phoneChecked"],
+            s["scrolledTo"],
+        )
+        for name, s in steps.items()
+    }
+    assert seen == {
+        "before": (full_width, True, True, False, "note-2-1"),
+        "reloaded": (full_width, True, True, False, "note-2-1"),
+    }
+    assert "Question 5, edited" not in steps["before"]["text"]
+    assert "Question 5, edited" in steps["reloaded"]["text"]
 
 
 def test_every_card_of_every_note_type_typesets_on_a_phone_day_and_night(

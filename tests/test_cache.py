@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -11,13 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from conftest import BASICS, Project
 from ml_anki import build as build_mod
 from ml_anki import cache as cache_mod
 from ml_anki import config as config_mod
-from ml_anki import render
-from ml_anki.source import load
+from ml_anki import render, source
+from ml_anki.source import load, parse
+from test_check_property import card_file
 
 
 def deck_digest(project: Project, tmp_path: Path, name: str, **changes: object) -> str:
@@ -146,3 +149,52 @@ def test_a_cache_hit_carries_the_content_hash_its_fields_have(project: Project) 
         assert hit == rendered
         # `replace` hashes the fields again.
         assert hit.content_hash == rendered.content_hash == dataclasses.replace(hit).content_hash
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(card_file())
+def test_a_stored_parse_is_the_parse(text: str) -> None:
+    """A card file whose text the cache knows is not parsed again: what it stored (notes, table
+    of contents, problems) must come back equal."""
+    path = Path("cards/x.md")
+    source_file, problems = parse(text, path)
+    stored = cache_mod._decode_parsed(cache_mod._encode_parsed((source_file, tuple(problems))))
+    assert stored == (source_file, tuple(problems))
+
+
+def test_this_decks_parses_come_back_from_the_cache_as_they_were(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    for cards in (root / "cards", root / "examples" / "linux-commands" / "cards"):
+        fresh = load(cards)
+        store = cache_mod.RenderCache(tmp_path / "cache")
+        assert load(cards, stored=store) == fresh
+        store.close()
+        source._recent.clear()  # this process's memory of the files: now only the cache has them
+        store = cache_mod.RenderCache(tmp_path / "cache")
+        assert load(cards, stored=store) == fresh
+        store.close()
+
+
+def test_problems_found_reading_a_file_are_reported_again_from_the_cache(project: Project) -> None:
+    project.write("cards/01-basics.md", BASICS.replace("## #2\n", "## 2\n", 1))
+    first = project.cli("check")
+    source._recent.clear()
+    again = project.cli("check")
+    assert first.exit_code == again.exit_code == 1
+    assert "looks like a note anchor but is not one" in first.stderr
+    assert again.stderr == first.stderr
+    with sqlite3.connect(Path(os.environ["ML_ANKI_CACHE_DIR"]) / "renders.sqlite3") as db:
+        assert db.execute("select count(*) from parses").fetchone() == (1,)
+
+
+def test_every_part_of_a_parse_comes_back_from_the_cache() -> None:
+    text = (
+        "---\ntags: [shell]\n---\n# Title\n\n- [Q one](#a)\n\n"
+        "## #a {type=reverse tags=\"x y\"}\n\n### Q one\n\nA one.\n\n##### References\n\n- R\n\n"
+        "## #b {parent=a}\n\n### Q two\n\nThe {{c1::answer}}.\n\n"
+        "## b2\n\n### Q three\n\nA three.\n"
+    )
+    source_file, problems = parse(text, Path("cards/x.md"))
+    assert source_file.notes[1].parent_where is not None and source_file.toc and problems
+    stored = cache_mod._decode_parsed(cache_mod._encode_parsed((source_file, tuple(problems))))
+    assert stored == (source_file, tuple(problems))

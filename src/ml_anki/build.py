@@ -55,7 +55,11 @@ def check(
     """
     lock = _lock_or_empty(config.lock_path)
     locked = {note_id: entry.question for note_id, entry in lock.notes.items()}
-    sources = source.load(config.cards_dir, locked)
+    cache = RenderCache(config.run.cache_dir)
+    try:
+        sources = source.load(config.cards_dir, locked, cache)
+    finally:
+        cache.close()
     # Config warnings (unknown keys, identities shared with another deck) are the deck's too.
     problems = list(config.warnings) + list(sources.problems)
     notes = sources.notes

@@ -22,14 +22,17 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
+from .errors import Problem, SourceSpan
 from .media import MediaFile, media_name
 from .render import RenderedNote
-from .source import SourceNote
+from .source import ParsedFile, SourceFile, SourceNote, TocEntry
 
 _SCHEMA = """
 create table if not exists renders (key text primary key, value text not null, used real not null);
 create table if not exists packages (inputs text primary key, sha256 text not null, used real not null);
+create table if not exists parses (key text primary key, value text not null, used real not null);
 """
 _STALE_AFTER = 30 * 86_400
 """Entries no build has used for this long are dropped (seconds)."""
@@ -140,6 +143,7 @@ class RenderCache:
         self._db: sqlite3.Connection | None = None
         self._media_names: dict[Path, str | None] = {}
         self._touch: list[str] = []
+        self._new_parses: list[tuple[str, str]] = []
         if directory is None:
             return
         try:
@@ -197,6 +201,7 @@ class RenderCache:
                 )
                 self._db.execute("delete from renders where used < ?", (now - _STALE_AFTER,))
                 self._db.execute("delete from packages where used < ?", (now - _STALE_AFTER,))
+                self._db.execute("delete from parses where used < ?", (now - _STALE_AFTER,))
         except sqlite3.Error:
             self._db = None
         self._touch = []
@@ -225,8 +230,38 @@ class RenderCache:
         except sqlite3.Error:
             self._db = None
 
+    def get_parsed(self, path: Path, text: str) -> ParsedFile | None:
+        """The parse of `text` as the card file `path`, if an earlier build stored it."""
+        if self._db is None:
+            return None
+        key = _parse_key(path, text)
+        try:
+            row = self._db.execute("select value, used from parses where key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None:
+            return None
+        if row[1] < time.time() - _TOUCH_AFTER:
+            self._new_parses.append((key, row[0]))  # stored again: marks it used
+        return _decode_parsed(row[0])
+
+    def put_parsed(self, path: Path, text: str, parsed: ParsedFile) -> None:
+        """Store a parse; written with the others when the cache is closed (one transaction)."""
+        if self._db is not None:
+            self._new_parses.append((_parse_key(path, text), _encode_parsed(parsed)))
+
     def close(self) -> None:
         if self._db is not None:
+            if self._new_parses:
+                now = time.time()
+                try:
+                    with self._db:
+                        self._db.executemany(
+                            "insert or replace into parses values (?, ?, ?)",
+                            [(key, value, now) for key, value in self._new_parses],
+                        )
+                except sqlite3.Error:
+                    pass  # a cache that cannot be written is only slower
             self._db.close()
             self._db = None
 
@@ -269,3 +304,61 @@ def _decode(value: str) -> CachedRender | None:
         )
     except (ValueError, TypeError):
         return None
+
+
+def _parse_key(path: Path, text: str) -> str:
+    # A parse is a function of the file's text and path (which every location names), and of
+    # the code: the epoch.
+    return hashlib.sha256(f"{epoch()}\x00{path}\x00{text}".encode()).hexdigest()
+
+
+def _span(where: SourceSpan | None) -> list[object] | None:
+    return None if where is None else [str(where.path), where.line, where.col]
+
+
+def _unspan(value: list[Any] | None) -> SourceSpan | None:
+    return None if value is None else SourceSpan(Path(value[0]), value[1], value[2])
+
+
+def _encode_parsed(parsed: ParsedFile) -> str:
+    source_file, problems = parsed
+    return json.dumps(
+        {
+            "path": str(source_file.path),
+            "notes": [
+                [n.id, n.question, n.body_md, n.refs_md, _span(n.where), n.question_line,
+                 n.body_line, n.refs_line, n.kind, list(n.tags), n.parent, _span(n.parent_where)]
+                for n in source_file.notes
+            ],
+            "toc": [[e.text, e.target, _span(e.where)] for e in source_file.toc],
+            "problems": [[_span(p.where), p.severity, p.message, p.rule] for p in problems],
+        },
+        ensure_ascii=False,
+    )  # fmt: skip
+
+
+def _decode_parsed(value: str) -> ParsedFile | None:
+    try:
+        data = json.loads(value)
+        notes = tuple(
+            SourceNote(note_id, question, body, refs, where, question_line, body_line,
+                       refs_line, kind, tuple(tags), parent, _unspan(parent_where))
+            for note_id, question, body, refs, span, question_line, body_line, refs_line, kind,
+            tags, parent, parent_where in data["notes"]
+            if (where := _unspan(span)) is not None
+        )  # fmt: skip
+        toc = tuple(
+            TocEntry(text, target, where)
+            for text, target, span in data["toc"]
+            if (where := _unspan(span)) is not None
+        )
+        problems = tuple(
+            Problem(_unspan(span), severity, message, rule)
+            for span, severity, message, rule in data["problems"]
+        )
+        source_file = SourceFile(Path(data["path"]), notes, toc)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    if len(notes) != len(data["notes"]) or len(toc) != len(data["toc"]):
+        return None
+    return source_file, problems

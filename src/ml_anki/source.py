@@ -8,12 +8,12 @@ optional `##### References` list. Lines inside fenced code are never read as str
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from . import attributes
 from .errors import Problem, SourceSpan, UnreadableFile, describe
@@ -435,18 +435,49 @@ def _block(lines: list[str], start: int, end: int) -> tuple[str, int]:
     return "\n".join(lines[start:end]), start + 1
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse_remembered(text: str, path: Path) -> tuple[SourceFile, tuple[Problem, ...]]:
-    # A long-running process (`ml-anki watch`) parses again only the files that changed.
-    source_file, problems = parse(text, path)
-    return source_file, tuple(problems)
+ParsedFile = tuple[SourceFile, tuple[Problem, ...]]
+"""A card file's notes and table of contents, and the problems found reading them."""
 
 
-def load(cards_dir: Path, locked: Mapping[str, str] | None = None) -> Sources:
+class ParsedFiles(Protocol):
+    """Where parses outlive the process (the render cache): `get` gives back what `put` got
+    for the same path and text."""
+
+    def get_parsed(self, path: Path, text: str) -> ParsedFile | None: ...
+
+    def put_parsed(self, path: Path, text: str, parsed: ParsedFile) -> None: ...
+
+
+_recent: dict[tuple[Path, str], ParsedFile] = {}
+"""The files this process parsed last: a long-running process (`ml-anki watch`) parses again
+only the files that changed, and gets the very same notes back for the others."""
+_RECENT_MAX = 1024
+
+
+def _parse_file(text: str, path: Path, stored: ParsedFiles | None) -> ParsedFile:
+    key = (path, text)
+    parsed = _recent.pop(key, None)
+    if parsed is None and stored is not None:
+        parsed = stored.get_parsed(path, text)
+    if parsed is None:
+        source_file, problems = parse(text, path)
+        parsed = source_file, tuple(problems)
+        if stored is not None:
+            stored.put_parsed(path, text, parsed)
+    _recent[key] = parsed
+    if len(_recent) > _RECENT_MAX:
+        del _recent[next(iter(_recent))]  # the least recently used
+    return parsed
+
+
+def load(
+    cards_dir: Path, locked: Mapping[str, str] | None = None, stored: ParsedFiles | None = None
+) -> Sources:
     """Read and parse every card file; problems are collected, never raised.
 
     `locked` maps the ids in the lock file to their questions there: of two notes with one id,
-    the one the lock knows is the one learners have, and the other is told to move.
+    the one the lock knows is the one learners have, and the other is told to move. Files whose
+    text `stored` knows are not parsed again.
     """
     problems: list[Problem] = []
     files: list[SourceFile] = []
@@ -490,7 +521,7 @@ def load(cards_dir: Path, locked: Mapping[str, str] | None = None) -> Sources:
         problems.extend(decode_problems)
         if decode_problems:
             continue
-        source_file, remembered_problems = _parse_remembered(text, path)
+        source_file, remembered_problems = _parse_file(text, path, stored)
         parse_problems = list(remembered_problems)
         files.append(source_file)
         problems.extend(parse_problems)

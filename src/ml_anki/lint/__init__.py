@@ -515,7 +515,7 @@ def _worth_reading(note: SourceNote, rendered: RenderedNote) -> bool:
             if not _clean_formula(unescape(match.group(2))[2:-2]):
                 return True
         # A `$` that became text, not math, outside code (math-delimiters).
-        if "$" in _RENDERED_CODE.sub("", _RENDERED_MATH.sub("", html)):
+        if "$" in html and "$" in _RENDERED_CODE.sub("", _RENDERED_MATH.sub("", html)):
             return True
     return False
 

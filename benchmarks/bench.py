@@ -105,6 +105,9 @@ def write_peer_sources(root: Path, count: int) -> None:
 class Run:
     seconds: float
     max_rss_mb: float
+    cpu_seconds: float
+    """User and system time of the process and the workers it waited for: what the load of a
+    shared machine changes least."""
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> Run:
@@ -120,7 +123,7 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> Run:
             errors.seek(0)
             raise SystemExit(f"{' '.join(command)} failed:\n{errors.read().decode()}")
     # ru_maxrss is KiB on Linux.
-    return Run(elapsed, usage.ru_maxrss / 1024)
+    return Run(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 @dataclass
@@ -249,6 +252,8 @@ def main() -> None:
         )
         if "peer" in r:
             line += f", peer ÷ cold = {ratio(r, 'peer', 'cold').cell()}"
+            cpu = Spread.of([a.cpu_seconds / b.cpu_seconds for a, b in zip(r["peer"], r["cold"])])
+            line += f" (in CPU seconds, peer ÷ cold = {cpu.cell()})"
         print(line)
     if len(sizes) > 1:
         small, large = min(sizes), max(sizes)
